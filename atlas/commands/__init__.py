@@ -1,0 +1,1 @@
+"""One module per ``atlas`` subcommand; see :mod:`atlas.cli`."""
