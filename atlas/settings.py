@@ -89,13 +89,47 @@ class Density:
     dbscan_eps_m: float = 250.0
     dbscan_min_points: int = 15
     hdbscan_min_cluster_size: int = 25
+    #: HDBSCAN min_samples; 0 = same as min_cluster_size
+    hdbscan_min_samples: int = 0
     hotspot_permutations: int = 999
     hotspot_fdr: float = 0.05
+    #: Gi* neighbourhood in H3 steps (1 = the six adjacent hexagons)
+    hotspot_ring: int = 1
+    hotspot_seed: int = 12345
+    #: a hexagon is part of the urban footprint (study area of hot spots and city density) when it
+    #: holds at least this many establishments of any sector; enclosed gaps are filled
+    footprint_min_establishments: int = 1
     lq_min_establishments: int = 20
+    #: percentile of hexagon LQs a "strong" cluster must reach (U.S. Cluster Mapping: 75)
+    lq_strong_percentile: float = 75.0
+    #: SCIAN prefixes counted as health units (621 ambulatory, 622 hospitals, 623 residential)
+    health_prefixes: tuple[str, ...] = ("621", "622", "623")
+    #: SCIAN prefixes the national share counts (sector 62 includes 624 social assistance)
+    national_share_prefixes: tuple[str, ...] = ("621", "622", "623", "624")
     #: national shares of health establishments / employment (Censo Económico 2019)
     national_share_units: float = 0.0394
     national_share_employment: float = 0.0147
     national_share_source: str = "INEGI, Censos Económicos 2019"
+    #: concave hull ratio of cluster polygons (0 tight … 1 convex) and metres added around them
+    concave_ratio: float = 0.3
+    cluster_buffer_m: float = 50.0
+    #: contour levels in units per km²; empty = automatic round levels
+    contour_levels: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Referencia:
+    """A published road distance/time from the region's centre, for calibrating the network."""
+
+    destino: str
+    lat: float
+    lon: float
+    #: road km (0 = not published)
+    km: float = 0.0
+    #: driving minutes in light traffic (0 = not published)
+    minutos: float = 0.0
+    #: where the figure comes from (publisher, date, URL)
+    fuente: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +146,18 @@ class Catchment:
     snap_tolerance_m: float = 1000.0
     #: origin: "hospitales" (the region's hospitals) or "LAT,LON"
     origin: str = "hospitales"
+    #: vertices closer than this are one network node (metres)
+    merge_m: float = 25.0
+    #: longest edge after densifying the roads (metres; 0 keeps the source vertices)
+    segment_m: float = 2000.0
+    #: a point reaches the network through the best of its k nearest nodes
+    access_nodes: int = 8
+    #: km/h per OSM ``highway`` class for ``network_from_osm`` when ``maxspeed`` is missing
+    osm_speeds_kmh: dict[str, float] = field(default_factory=dict)
+    #: CONAPO marginalisation grades counted as "mercado potencial" (proxy for ability to pay)
+    mercado_grados: tuple[str, ...] = ("Muy bajo", "Bajo")
+    #: published distances/times from the region's centre used to calibrate speeds and circuity
+    referencias: tuple[Referencia, ...] = ()
 
 
 @dataclass(frozen=True)
