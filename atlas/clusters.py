@@ -22,7 +22,8 @@ import shapely
 from sklearn.cluster import DBSCAN, HDBSCAN
 
 from ._errors import ConfigError, DataError
-from .density import HEALTH_PREFIXES, _xy, is_health, location_quotient
+from .density import points_xy
+from .quotients import HEALTH_PREFIXES, is_health, location_quotient
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -93,7 +94,7 @@ def dbscan_labels(points: gpd.GeoDataFrame, *, crs: str, eps_m: float, min_point
         raise ConfigError(f"eps_m was {eps_m!r} but is expected to be a positive number of metres.")
     if isinstance(min_points, bool) or not isinstance(min_points, int | np.integer) or min_points < 1:
         raise ConfigError(f"min_points was {min_points!r} but is expected to be an integer ≥ 1.")
-    xy = _xy(points, crs)
+    xy = points_xy(points, crs)
     if len(xy) != len(points):
         raise DataError(f"{len(points) - len(xy)} points have no geometry; drop them before clustering.")
     if len(xy) == 0:
@@ -119,7 +120,7 @@ def hdbscan_labels(
         raise ConfigError(f"min_cluster_size was {min_cluster_size!r} but is expected to be an integer ≥ 2.")
     if min_samples is not None and (not isinstance(min_samples, int | np.integer) or min_samples < 1):
         raise ConfigError(f"min_samples was {min_samples!r} but is expected to be None or an integer ≥ 1.")
-    xy = _xy(points, crs)
+    xy = points_xy(points, crs)
     if len(xy) != len(points):
         raise DataError(f"{len(points) - len(xy)} points have no geometry; drop them before clustering.")
     if len(xy) < min_cluster_size:

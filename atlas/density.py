@@ -1,10 +1,10 @@
-"""Density of establishments: kernel density, H3 hexagon counts, rates per inhabitant and location
-quotients.
+"""Kernel density of establishments in units per km², binned and convolved by FFT, and its contours.
 
-Every function takes frames plus explicit parameters and returns a new object; inputs are never
-mutated, so the app can cache results keyed on small arguments. Distances are metres in the
-region's metric CRS (EPSG:6372 for Mexico); densities are units per km², which do not change with
-the map's zoom (unlike the pixel-radius blur of a Leaflet heat map).
+Distances are metres in the region's metric CRS (EPSG:6372 for Mexico); densities are units per
+km², which do not change with the map's zoom (unlike the pixel-radius blur of a Leaflet heat map).
+Functions take frames plus explicit parameters and return new objects; inputs are never mutated,
+so the app can cache results keyed on small arguments. H3 counts live in :mod:`atlas.hexagons`,
+rates and location quotients in :mod:`atlas.quotients`.
 
 Examples
 --------
@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import geopandas as gpd
-import h3
 import numpy as np
 import pandas as pd
 import shapely
@@ -36,41 +35,21 @@ from ._errors import ConfigError, DataError
 
 __all__ = [
     "BANDWIDTH_RULES",
-    "HEALTH_PREFIXES",
     "DensityGrid",
+    "points_xy",
     "select_bandwidth",
     "kde_grid",
     "nice_levels",
     "kde_contours",
-    "hex_cells",
-    "hex_polygons",
-    "footprint_cells",
-    "cells_polygon",
-    "hex_counts",
-    "rates_per_100k",
-    "location_quotient",
-    "national_lq",
-    "class_lq",
-    "hex_lq",
-    "is_health",
 ]
 
 log = logging.getLogger(__name__)
-
-#: SCIAN prefixes of health care proper (621 ambulatory, 622 hospitals, 623 residential care);
-#: 624 (social assistance) completes sector 62
-HEALTH_PREFIXES: tuple[str, ...] = ("621", "622", "623")
 
 #: bandwidth rules accepted by :func:`select_bandwidth`
 BANDWIDTH_RULES = ("scott", "silverman")
 
 #: a Gaussian kernel is cut at this many bandwidths (mass beyond 4 sigma is 0.03 %)
 _KERNEL_SIGMAS = 4.0
-
-
-# --------------------------------------------------------------------------------------------
-# Kernel density
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -121,7 +100,7 @@ class DensityGrid:
         return float(self.values.max()) if self.values.size else 0.0
 
 
-def _xy(points: gpd.GeoDataFrame, crs: str) -> np.ndarray:
+def points_xy(points: gpd.GeoDataFrame, crs: str) -> np.ndarray:
     """Metric coordinates of point geometries as an (n, 2) array; refuses frames without a CRS."""
     if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
         raise DataError(f"Expected a GeoDataFrame of points, got {type(points).__name__}.")
@@ -165,7 +144,7 @@ def select_bandwidth(points: gpd.GeoDataFrame, rule: str, crs: str) -> float:
     """
     if rule not in BANDWIDTH_RULES:
         raise ConfigError(f'bandwidth rule was "{rule}" but is expected to be one of {", ".join(BANDWIDTH_RULES)}.')
-    xy = _xy(points, crs)
+    xy = points_xy(points, crs)
     if len(xy) < 2:
         raise DataError(f"A bandwidth rule needs at least 2 points, got {len(xy)}.")
     sigma = _spread(xy, robust=rule == "silverman")
@@ -257,7 +236,7 @@ def kde_grid(
     if weights is not None and weights not in points.columns:
         raise DataError(f'weights column "{weights}" is not in the layer; columns are {", ".join(map(str, points.columns))}.')
     ok = ~(points.geometry.isna() | points.geometry.is_empty)
-    xy = _xy(points, crs)
+    xy = points_xy(points, crs)
     w = np.ones(len(xy)) if weights is None else pd.to_numeric(points.loc[ok, weights], errors="coerce").fillna(0).to_numpy(float)
     pad = _KERNEL_SIGMAS * bw
     if bounds is None:
@@ -357,347 +336,3 @@ def kde_contours(grid: DensityGrid, levels: Iterable[float] | None = None, *, n_
             )
     gdf = gpd.GeoDataFrame(rows, columns=["desde", "hasta", "etiqueta", "geometry"], geometry="geometry", crs=grid.crs)
     return gdf.to_crs(4326)
-
-
-# --------------------------------------------------------------------------------------------
-# H3 hexagons
-# --------------------------------------------------------------------------------------------
-
-
-def _check_resolution(resolution: int) -> int:
-    if isinstance(resolution, bool) or not isinstance(resolution, int | np.integer) or not 0 <= resolution <= 15:
-        raise ConfigError(f"H3 resolution was {resolution!r} but is expected to be an integer from 0 to 15.")
-    return int(resolution)
-
-
-def hex_cells(points: gpd.GeoDataFrame, resolution: int) -> pd.Series:
-    """H3 cell (v4 string id) of every point, on the same index; name ``"h3"``.
-
-    Points without geometry get ``None``.
-    """
-    res = _check_resolution(resolution)
-    if points.crs is None:
-        raise DataError("The points have no CRS; set it (EPSG:4326 for DENUE) before indexing them in H3.")
-    geom = points.geometry.to_crs(4326)
-    ok = ~(geom.isna() | geom.is_empty)
-    out = pd.Series(None, index=points.index, name="h3", dtype=object)
-    lat, lon = geom[ok].y.to_numpy(), geom[ok].x.to_numpy()
-    out[ok] = [h3.latlng_to_cell(a, b, res) for a, b in zip(lat, lon)]
-    return out
-
-
-def hex_polygons(cells: Iterable[str]) -> gpd.GeoSeries:
-    """Hexagon polygons (EPSG:4326) indexed by cell id."""
-    cells = list(cells)
-    geoms = [Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(c)]) for c in cells]
-    return gpd.GeoSeries(geoms, index=pd.Index(cells, name="h3"), crs=4326)
-
-
-def cells_polygon(cells: Iterable[str]):
-    """Union of cells as one shapely (Multi)Polygon in EPSG:4326 (empty Polygon for no cells)."""
-    cells = list(cells)
-    if not cells:
-        return Polygon()
-    shape = h3.cells_to_h3shape(cells)
-    return shapely.geometry.shape(shape.__geo_interface__)
-
-
-def footprint_cells(points: gpd.GeoDataFrame, resolution: int, *, min_points: int = 1, fill_holes: bool = True) -> list[str]:
-    """The cells that hold at least ``min_points`` points, with enclosed gaps filled.
-
-    Built from *all* establishments, this is a proxy for the urbanised area: the study area over
-    which hot spots are tested and city densities are measured, so that empty countryside does not
-    make every urban hexagon look "hot".
-    """
-    if min_points < 1:
-        raise ConfigError(f"min_points was {min_points} but is expected to be at least 1.")
-    counts = hex_cells(points, resolution).value_counts()
-    cells = sorted(counts.index[counts >= min_points])
-    if not fill_holes or not cells:
-        return cells
-    shape = h3.cells_to_h3shape(cells)
-    polys = list(shape) if isinstance(shape, h3.LatLngMultiPoly) else [shape]
-    filled: set[str] = set(cells)
-    for p in polys:
-        if p.holes:
-            filled.update(h3.h3shape_to_cells(h3.LatLngPoly(p.outer), _check_resolution(resolution)))
-    return sorted(filled)
-
-
-def hex_counts(
-    points: gpd.GeoDataFrame,
-    resolution: int,
-    *,
-    by: str | None = None,
-    cells: Iterable[str] | None = None,
-) -> gpd.GeoDataFrame:
-    """Points per H3 hexagon, optionally split by a column.
-
-    Parameters
-    ----------
-    points
-        Point layer with a CRS.
-    resolution
-        H3 resolution (8 ≈ 0.74 km² per hexagon, 9 ≈ 0.11 km²).
-    by
-        Optional column (e.g. ``"clase"`` or ``"sector"``): one count column per value.
-    cells
-        Complete set of cells to report, zeros included (e.g. :func:`footprint_cells`). Points in
-        other cells are dropped. Default: only the cells that hold points.
-
-    Returns
-    -------
-    GeoDataFrame
-        Indexed by cell id (``h3``), with ``n`` (points in the hexagon), one column per value of
-        ``by``, ``area_km2`` and the hexagon polygon (EPSG:4326).
-    """
-    if by is not None and by not in points.columns:
-        raise DataError(f'by column "{by}" is not in the layer; columns are {", ".join(map(str, points.columns))}.')
-    cell = hex_cells(points, resolution)
-    keep = cell.notna()
-    if by is None:
-        table = cell[keep].value_counts().rename("n").to_frame()
-    else:
-        table = pd.crosstab(cell[keep], points.loc[keep, by].astype(str).fillna(""))
-        table.columns = [str(c) for c in table.columns]
-        table.insert(0, "n", table.sum(axis=1))
-    table.index.name = "h3"
-    if cells is not None:
-        idx = pd.Index(list(dict.fromkeys(cells)), name="h3")
-        table = table.reindex(idx, fill_value=0)
-    else:
-        table = table.sort_index()
-    table = table.astype("int64")
-    table["area_km2"] = [h3.cell_area(c, unit="km^2") for c in table.index]
-    return gpd.GeoDataFrame(table, geometry=hex_polygons(table.index).values, crs=4326)
-
-
-# --------------------------------------------------------------------------------------------
-# Rates and location quotients
-# --------------------------------------------------------------------------------------------
-
-
-def is_health(clase: pd.Series, prefixes: Iterable[str] = HEALTH_PREFIXES) -> pd.Series:
-    """Whether each SCIAN code starts with one of ``prefixes`` (blank codes are not health)."""
-    prefixes = tuple(prefixes)
-    if not prefixes:
-        raise ConfigError("prefixes is empty; expected SCIAN prefixes such as ('621', '622', '623').")
-    return clase.fillna("").astype(str).str.startswith(prefixes).rename("salud")
-
-
-def rates_per_100k(
-    points: gpd.GeoDataFrame,
-    municipios: pd.DataFrame,
-    *,
-    codes: Iterable[str],
-    by: str | None = None,
-) -> pd.DataFrame:
-    """Units per 100,000 inhabitants per municipio (2020 census population).
-
-    Parameters
-    ----------
-    points
-        Layer with a ``cvegeo`` column (the municipio each unit lies in).
-    municipios
-        Frame with ``CVEGEO``, ``NOMGEO`` and ``POBTOT`` (:func:`atlas.geo.municipalities_from_gpkg`).
-    codes
-        Five-digit CVEGEO of the municipios to report (e.g. ``region.municipios``).
-    by
-        Optional column whose values become categories (e.g. ``"sector"``); ``"total"`` is always
-        reported.
-
-    Returns
-    -------
-    DataFrame
-        Long table ``cvegeo, municipio, categoria, unidades, poblacion, por_100k`` (rate per 100,000
-        inhabitants).
-    """
-    codes = [str(c) for c in codes]
-    for col in ("CVEGEO", "POBTOT"):
-        if col not in municipios.columns:
-            raise DataError(f"municipios lacks column {col}; expected the INEGI municipal layer.")
-    if "cvegeo" not in points.columns:
-        raise DataError("The layer lacks a cvegeo column; expected the atlas point schema.")
-    if by is not None and by not in points.columns:
-        raise DataError(f'by column "{by}" is not in the layer; columns are {", ".join(map(str, points.columns))}.')
-    mun = municipios.set_index("CVEGEO")
-    missing = sorted(set(codes) - set(mun.index))
-    if missing:
-        raise DataError(f"municipios {', '.join(missing)} are not in the municipal layer.")
-    cats = ["total"] + ([] if by is None else sorted(points[by].dropna().astype(str).unique()))
-    rows = []
-    for code in codes:
-        sub = points[points["cvegeo"].astype(str) == code]
-        pop = int(mun.at[code, "POBTOT"])
-        name = str(mun.at[code, "NOMGEO"]) if "NOMGEO" in mun.columns else code
-        for cat in cats:
-            n = len(sub) if cat == "total" else int((sub[by].astype(str) == cat).sum())
-            rows.append(
-                {
-                    "cvegeo": code,
-                    "municipio": name,
-                    "categoria": cat,
-                    "unidades": n,
-                    "poblacion": pop,
-                    "por_100k": n / pop * 1e5 if pop > 0 else math.nan,
-                }
-            )
-    return pd.DataFrame(rows, columns=["cvegeo", "municipio", "categoria", "unidades", "poblacion", "por_100k"])
-
-
-def location_quotient(local, local_total, reference_share):
-    """Location quotient ``(local / local_total) / reference_share``, elementwise.
-
-    ``LQ > 1`` means the activity's share here is above the reference share. Zero totals give NaN.
-
-    >>> round(location_quotient(43, 1000, 0.0394), 3)
-    1.091
-    """
-    local = np.asarray(local, dtype=float)
-    total = np.asarray(local_total, dtype=float)
-    ref = np.asarray(reference_share, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where((total > 0) & (ref > 0), (local / np.where(total > 0, total, 1)) / np.where(ref > 0, ref, 1), np.nan)
-    return float(out) if out.ndim == 0 else out
-
-
-def national_lq(
-    establishments: pd.DataFrame,
-    *,
-    national_share: float,
-    prefixes: Iterable[str] = HEALTH_PREFIXES,
-) -> dict:
-    """The region's location quotient against a national share (Harvard Cluster Mapping method).
-
-    Parameters
-    ----------
-    establishments
-        All establishments of the region, every sector, with a ``clase`` column.
-    national_share
-        National share of the activity among all establishments (0.0394 for sector 62, Censo
-        Económico 2019).
-    prefixes
-        SCIAN prefixes counted as the activity.
-
-    Returns
-    -------
-    dict
-        ``unidades`` (activity units), ``total`` (all units), ``participacion`` (share, 0–1),
-        ``participacion_nacional``, ``lq`` and ``prefijos``.
-    """
-    if not 0 < national_share < 1:
-        raise ConfigError(f"national_share was {national_share!r} but is expected to be a share between 0 and 1.")
-    if "clase" not in establishments.columns:
-        raise DataError("The establishments lack a clase column; expected the atlas point schema.")
-    prefixes = tuple(prefixes)
-    n = int(is_health(establishments["clase"], prefixes).sum())
-    total = len(establishments)
-    return {
-        "prefijos": list(prefixes),
-        "unidades": n,
-        "total": total,
-        "participacion": n / total if total else math.nan,
-        "participacion_nacional": national_share,
-        "lq": location_quotient(n, total, national_share),
-    }
-
-
-def class_lq(
-    local: pd.DataFrame,
-    reference: pd.DataFrame,
-    *,
-    prefixes: Iterable[str] = HEALTH_PREFIXES,
-    min_units: int = 0,
-) -> pd.DataFrame:
-    """LQ of every health class of a zone against a reference area (e.g. Ciudad Histórica vs city).
-
-    Both frames hold *all* establishments (every sector) of their area with ``clase`` (and
-    ``nombre_act`` when present); ``local`` is normally a subset of ``reference``.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by ``clase``: ``nombre_act``, ``unidades_zona``, ``unidades_ref``,
-        ``participacion_zona``, ``participacion_ref`` and ``lq`` (NaN where the zone has fewer than
-        ``min_units`` units of the class), sorted by ``unidades_zona`` descending.
-    """
-    for name, df in (("local", local), ("reference", reference)):
-        if "clase" not in df.columns:
-            raise DataError(f"The {name} establishments lack a clase column; expected the atlas point schema.")
-    hl = local[is_health(local["clase"], prefixes)]
-    hr = reference[is_health(reference["clase"], prefixes)]
-    table = pd.DataFrame(
-        {"unidades_zona": hl["clase"].value_counts(), "unidades_ref": hr["clase"].value_counts()}
-    ).fillna(0).astype("int64")
-    table.index.name = "clase"
-    if "nombre_act" in reference.columns:
-        names = pd.concat([hr, hl]).drop_duplicates("clase").set_index("clase")["nombre_act"]
-        table.insert(0, "nombre_act", names.reindex(table.index).fillna(""))
-    table["participacion_zona"] = table["unidades_zona"] / len(local) if len(local) else math.nan
-    table["participacion_ref"] = table["unidades_ref"] / len(reference) if len(reference) else math.nan
-    lq = location_quotient(table["unidades_zona"], len(local), table["participacion_ref"])
-    table["lq"] = np.where(table["unidades_zona"] >= min_units, lq, np.nan)
-    return table.sort_values(["unidades_zona", "unidades_ref"], ascending=False)
-
-
-def hex_lq(
-    establishments: gpd.GeoDataFrame,
-    resolution: int,
-    *,
-    min_establishments: int,
-    prefixes: Iterable[str] = HEALTH_PREFIXES,
-    percentile: float = 75.0,
-    cells: Iterable[str] | None = None,
-) -> gpd.GeoDataFrame:
-    """Intra-urban location quotient of health units per H3 hexagon against the whole city.
-
-    ``LQ_h = (health_h / all_h) / (health_city / all_city)``, computed only where the hexagon holds
-    at least ``min_establishments`` establishments so that small counts do not shout. A hexagon is
-    a *strong* cluster (U.S. Cluster Mapping rule) when its LQ is ≥ 1, at or above the
-    ``percentile``-th percentile of the eligible hexagons' LQs, and it has enough establishments.
-
-    Parameters
-    ----------
-    establishments
-        All establishments of the city (every sector), with ``clase``.
-    resolution
-        H3 resolution.
-    min_establishments
-        Minimum establishments (all sectors) in a hexagon for its LQ to be reported.
-    prefixes
-        SCIAN prefixes counted as the activity (a single class works too: ``("621211",)``).
-    percentile
-        Percentile of eligible LQs a strong cluster must reach (75 in Cluster Mapping).
-    cells
-        Optional complete set of cells (zeros included); default the cells with establishments.
-
-    Returns
-    -------
-    GeoDataFrame
-        Indexed by ``h3``: ``total`` (all establishments), ``salud`` (activity units), ``lq`` (NaN
-        where not eligible), ``fuerte`` (bool), ``area_km2`` and the hexagon.
-    """
-    if min_establishments < 1:
-        raise ConfigError(f"min_establishments was {min_establishments} but is expected to be at least 1.")
-    if not 0 <= percentile <= 100:
-        raise ConfigError(f"percentile was {percentile} but is expected to be between 0 and 100.")
-    if "clase" not in establishments.columns:
-        raise DataError("The establishments lack a clase column; expected the atlas point schema.")
-    flag = is_health(establishments["clase"], prefixes).map({True: "salud", False: "otros"})
-    tagged = establishments[[establishments.geometry.name]].assign(_g=flag.to_numpy())
-    counts = hex_counts(tagged, resolution, by="_g", cells=cells)
-    for col in ("salud", "otros"):
-        if col not in counts.columns:
-            counts[col] = 0
-    out = counts[["n", "salud"]].rename(columns={"n": "total"}).copy()
-    city_share = out["salud"].sum() / out["total"].sum() if out["total"].sum() else math.nan
-    eligible = out["total"] >= min_establishments
-    lq = location_quotient(out["salud"], out["total"], city_share)
-    out["lq"] = np.where(eligible, lq, np.nan)
-    vals = out.loc[eligible, "lq"].dropna()
-    cut = float(np.percentile(vals, percentile)) if len(vals) else math.inf
-    out["fuerte"] = eligible & (out["lq"] >= 1.0) & (out["lq"] >= cut)
-    out["area_km2"] = counts["area_km2"]
-    gdf = gpd.GeoDataFrame(out, geometry=counts.geometry.values, crs=4326)
-    gdf.attrs.update({"percentil_corte": cut, "participacion_ciudad": float(city_share), "min_establecimientos": min_establishments})
-    return gdf
