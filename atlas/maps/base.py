@@ -323,7 +323,7 @@ def atlas_map(region: Region, layers: dict[str, gpd.GeoDataFrame], specs: dict[s
             add_zone(m, gdf, spec, show=show)
             aprox = bool(gdf["aproximada"].iloc[0]) if "aproximada" in gdf else True
             items.append((spec.color, spec.etiqueta + (" (aproximada)" if aprox else ""), "area"))
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     order = {s.id: s.orden for s in specs.values()}
     items = [it for _, it in sorted(zip([order.get(k, 99) for k in _ids(draw, layers)], items))]
     add_legend(m, "Capas", items)

@@ -1,0 +1,60 @@
+"""Streamlit helpers shared by the views: cached loading, query-parameter state, notices."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from atlas import load_region
+from atlas.build import Atlas, load_atlas
+from atlas.settings import Region
+
+__all__ = ["get_region", "get_atlas", "qp_get", "qp_list", "qp_set", "data_limits"]
+
+
+@st.cache_resource(show_spinner=False)
+def get_region(region_id: str) -> Region:
+    return load_region(region_id)
+
+
+# The built atlas is a large read-only object shared by every session: a resource, not data to copy.
+@st.cache_resource(show_spinner="Construyendo las capas del atlas…")
+def get_atlas(region_id: str) -> Atlas:
+    return load_atlas(get_region(region_id))
+
+
+def qp_get(name: str, default: str = "") -> str:
+    return st.query_params.get(name, default)
+
+
+def qp_list(name: str) -> list[str]:
+    raw = st.query_params.get(name, "")
+    return [v for v in raw.split(",") if v]
+
+
+def qp_set(**values) -> None:
+    """Mirror the view into the URL (only the keys whose value changed)."""
+    for k, v in values.items():
+        text = ",".join(v) if isinstance(v, (list, tuple)) else str(v)
+        if st.query_params.get(k, "") != text:
+            if text:
+                st.query_params[k] = text
+            elif k in st.query_params:
+                del st.query_params[k]
+
+
+def data_limits(region: Region, atlas: Atlas) -> str:
+    s = atlas.summary
+    lines = [
+        f"**Fuente:** {s.get('fuente') or 'INEGI, DENUE'}. Filas leídas {s['filas']['leidas']:,}; "
+        f"aceptadas {s['filas']['aceptadas']:,}; en cuarentena {s['filas']['en_cuarentena']:,} (con motivo, en quarantine.csv).",
+        "El DENUE registra establecimientos, no camas ni personal; su cobertura no es completa y una torre médica "
+        "aparece como decenas de consultorios en un mismo punto.",
+    ]
+    if region.id == "leon":
+        lines.append(
+            "La descarga de León proviene del servicio web del DENUE (agosto de 2025), que omite registros en celdas "
+            "densas: los conteos por clase son aproximados."
+        )
+    if atlas.summary.get("ciudad_historica", {}).get("aproximada", True):
+        lines.append("La Ciudad Histórica es una delimitación **aproximada** construida con hitos del propio DENUE, no un límite oficial.")
+    return "\n\n".join(lines)
