@@ -311,7 +311,9 @@ def getis_ord_hotspots(
     ring
         Neighbourhood in H3 steps (1 = the six adjacent hexagons).
     permutations
-        Conditional permutations for the pseudo p-values (999: the smallest two-sided p is 0.002).
+        Conditional permutations for the pseudo p-values. With 999 the smallest two-sided p is
+        0.002, so under the FDR at 99 % a hexagon is significant only when at least 0.2 × n
+        hexagons reach that floor: on a few hundred hexagons use 9,999 to resolve the 99 % class.
     fdr
         Apply the false discovery rate correction (True) or compare raw p-values (False).
     seed
@@ -361,7 +363,14 @@ def getis_ord_hotspots(
     out["confianza"] = conf
     sign = np.where(np.nan_to_num(z) > 0, "caliente", "frío")
     out["clase"] = np.where(conf > 0, [f"{s} {c}%" for s, c in zip(sign, conf)], "no significativo")
-    out.attrs.update({"pesos": f"contigüidad H3 binaria, anillo {ring}", "permutaciones": int(permutations), "fdr": bool(fdr)})
+    out.attrs.update({
+        "pesos": f"contigüidad H3 binaria, anillo {ring}",
+        "permutaciones": int(permutations),
+        "fdr": bool(fdr),
+        # the smallest two-sided pseudo p-value; under the FDR at level L a hexagon needs at least
+        # p_minimo · n / (1 - L) hexagons at that p to be significant
+        "p_minimo": 2.0 / (int(permutations) + 1),
+    })
     return out
 
 

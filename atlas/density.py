@@ -238,7 +238,11 @@ def kde_grid(
     ok = ~(points.geometry.isna() | points.geometry.is_empty)
     xy = points_xy(points, crs)
     w = np.ones(len(xy)) if weights is None else pd.to_numeric(points.loc[ok, weights], errors="coerce").fillna(0).to_numpy(float)
-    pad = _KERNEL_SIGMAS * bw
+    kernel = _gaussian_kernel(bw, cell)
+    r = kernel.shape[0] // 2
+    # the kernel reaches r cells (≥ 4 sigma) from a cell, and linear binning moves mass up to one
+    # cell from the point: with this margin the automatic grid holds the whole surface
+    pad = (r + 1) * cell
     if bounds is None:
         if len(xy) == 0:
             raise DataError("The layer has no points; give bounds to draw an empty density surface.")
@@ -257,8 +261,6 @@ def kde_grid(
         )
     x0, y0 = xmin + cell / 2, ymin + cell / 2
     # Bin on a grid extended by the kernel radius so points just outside bounds still contribute.
-    kernel = _gaussian_kernel(bw, cell)
-    r = kernel.shape[0] // 2
     binned = _linear_bin(xy, w, x0 - r * cell, y0 - r * cell, cell, (ny + 2 * r, nx + 2 * r))
     dens = fftconvolve(binned, kernel, mode="same")[r : r + ny, r : r + nx]
     # FFT round-off leaves values of order 1e-17 where there is nothing; they are zeros.

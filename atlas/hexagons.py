@@ -40,7 +40,7 @@ def _check_resolution(resolution: int) -> int:
 def hex_cells(points: gpd.GeoDataFrame, resolution: int) -> pd.Series:
     """H3 cell (v4 string id) of every point, on the same index; name ``"h3"``.
 
-    Points without geometry get ``None``.
+    Points without geometry get a missing value.
     """
     res = _check_resolution(resolution)
     if points.crs is None:
