@@ -58,8 +58,6 @@ OSM_HIGHWAYS = ("motorway", "trunk", "primary", "secondary")
 #: bump when the way networks are built changes, so cached files are rebuilt
 _BUILD_VERSION = 1
 _GEOD = pyproj.Geod(ellps="WGS84")
-#: weight given to a zero-cost edge: csgraph drops explicit zeros from sparse matrices
-_EPS = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,7 +198,7 @@ def network_from_lines(
     if type_column not in roads.columns:
         raise DataError(f'roads has no "{type_column}" column; columns are {list(roads.columns)}.')
     lines = to_metric(roads, crs_metric)
-    lines = lines[lines.geometry.notna() & ~lines.geometry.is_empty].explode(index_parts=False)
+    lines = lines[~lines.geometry.isna() & ~lines.geometry.is_empty].explode(index_parts=False)
     lines = lines[lines.geom_type == "LineString"]
     lines = lines[lines.geometry.length > 0]
     if lines.empty:
@@ -618,7 +616,8 @@ def shortest_paths(
     vt = n + gi
     tail = np.concatenate([t, vt])
     head = np.concatenate([h, seed_nodes])
-    wmin = np.maximum(np.concatenate([w, seed_minutes]), _EPS)
+    # explicit zeros in a csr matrix are edges for csgraph (an origin right on a node starts at 0)
+    wmin = np.concatenate([w, seed_minutes])
     wm = np.concatenate([d, seed_metres])
     size = n + g
     A = sparse.csr_matrix((wmin, (tail, head)), shape=(size, size))
@@ -632,13 +631,11 @@ def shortest_paths(
     reached = np.flatnonzero(pred >= 0)
     M = sparse.csr_matrix((wm, (tail, head)), shape=(size, size))
     tree_w = np.asarray(M[pred[reached], reached]).ravel()
-    T = sparse.csr_matrix((np.maximum(tree_w, _EPS), (pred[reached], reached)), shape=(size, size))
+    T = sparse.csr_matrix((tree_w, (pred[reached], reached)), shape=(size, size))
     metres = csgraph.dijkstra(T, directed=True, indices=virtual, min_only=True)
     metres = np.where(np.isfinite(dist), metres, np.inf)[:n]
     minutes = dist[:n]
     seed = np.where(src[:n] >= n, groups[np.clip(src[:n] - n, 0, g - 1)], -1)
-    # _EPS weights accumulate on long paths: round them away
-    metres = np.where(np.isfinite(metres), np.round(metres, 3), np.inf)
     return Paths(minutes=minutes, metres=metres, seed=seed)
 
 
@@ -651,7 +648,7 @@ def cost_matrix(network: Network, sources: np.ndarray, targets: np.ndarray | Non
     sources = np.asarray(sources, np.int64).ravel()
     t, h, w, _ = network._arcs
     n = network.n_nodes
-    A = sparse.csr_matrix((np.maximum(w, _EPS), (t, h)), shape=(n, n))
+    A = sparse.csr_matrix((w, (t, h)), shape=(n, n))
     out = csgraph.dijkstra(A, directed=True, indices=sources, limit=limit)
     out = np.atleast_2d(out)
     return out if targets is None else out[:, np.asarray(targets, np.int64)]
