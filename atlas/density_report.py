@@ -27,16 +27,15 @@ from .clusters import (
     zone_concentration,
 )
 from .density import kde_grid
+from .layers import ALL_LAYER
 from .hexagons import cells_polygon, footprint_cells, hex_counts
 from .quotients import class_lq, hex_lq, is_health, national_lq, rates_per_100k
 from .settings import Density, Region
 
-__all__ = ["ALL_LAYER", "UNITS_LAYER", "select_units", "density_report", "format_report"]
+__all__ = ["UNITS_LAYER", "select_units", "density_report", "format_report"]
 
 log = logging.getLogger(__name__)
 
-#: the atlas layer with every accepted establishment of every sector
-ALL_LAYER = "establecimientos"
 #: pseudo-layer: health units (SCIAN ``health_prefixes``) taken from ``establecimientos``
 UNITS_LAYER = "salud"
 
@@ -244,6 +243,7 @@ def density_report(
             "pesos": hs.attrs["pesos"],
             "permutaciones": p.hotspot_permutations,
             "correccion": "FDR de Benjamini–Hochberg en cada nivel de confianza (bilateral)",
+            "p_minimo": round(hs.attrs["p_minimo"], 5),
             "por_clase": by_class,
             "nivel_resumen": level,
             "calientes": int(len(hot_cells)),
@@ -311,6 +311,9 @@ def format_report(r: dict[str, Any]) -> str:
     L.append(f"Puntos calientes Gi* ({hs['pesos']}, {hs['permutaciones']} permutaciones, {hs['correccion']}):")
     L.append("  " + ", ".join(f"{c}: {v:,} hexágonos" for c, v in hs["por_clase"].items()))
     L.append(f"  calientes al {hs['nivel_resumen']} % o más: {hs['calientes']:,} hexágonos con {hs['unidades_en_calientes']:,} unidades")
+    L.append(f"  (p bilateral mínimo con {hs['permutaciones']:,} permutaciones: {hs['p_minimo']:g}; con FDR, el 99 % exige que al menos "
+             f"{hs['p_minimo'] / 0.01:.0%} de los hexágonos lleguen a ese mínimo"
+             + ("; use --permutations 9999 para distinguirlo)" if hs["p_minimo"] > 0.001 else ")"))
     ch = r["ciudad_historica"]
     L.append("")
     if not ch["disponible"]:

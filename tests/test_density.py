@@ -260,3 +260,67 @@ def test_rates_per_100k_by_hand():
 
 def test_is_health_ignores_blank_codes():
     assert is_health(pd.Series(["621111", "", None, "6241", "623"])).tolist() == [True, False, False, False, True]
+
+
+# ------------------------------------------------------------------------------------------------
+# León (real data)
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def leon_report(leon, leon_atlas):
+    from atlas.density_report import density_report
+    from atlas.geo import municipalities_from_gpkg
+
+    municipios = municipalities_from_gpkg(leon.path(leon.files.municipios))
+    return density_report(leon, leon_atlas.layers, municipios)
+
+
+@pytest.mark.slow
+def test_leon_national_location_quotient(leon_report):
+    a, b = leon_report["lq_nacional"]["salud_621_623"], leon_report["lq_nacional"]["sector_62"]
+    # data README: 3,132 health units (621–623), 3,563 with 624, 84,801 establishments in León
+    assert (a["unidades"], b["unidades"], a["total"]) == (3132, 3563, 84801)
+    assert a["lq"] == pytest.approx(3132 / 84801 / 0.0394)  # 0.937
+    assert b["lq"] == pytest.approx(3563 / 84801 / 0.0394)  # 1.066
+    assert 0.8 < a["lq"] < b["lq"] < 1.2
+    assert "empleo" in leon_report["lq_nacional"] and "no disponible" in leon_report["lq_nacional"]["empleo"]
+
+
+@pytest.mark.slow
+def test_leon_hospital_rates_beside_the_plan(leon_report):
+    rows = {(r["categoria"]): r for r in leon_report["tasas_100k"]["hospitales"]}
+    assert rows["privado"]["poblacion"] == 1_721_215
+    assert rows["privado"]["por_100k"] == pytest.approx(36 / 1_721_215 * 1e5)  # 2.09 (plan: 2.4)
+    assert rows["público"]["por_100k"] == pytest.approx(24 / 1_721_215 * 1e5)  # 1.39 (plan: 1.5)
+    assert leon_report["plan_tasas_100k"] == {"hospitales_privados_por_100k": 2.4, "hospitales_publicos_por_100k": 1.5}
+
+
+@pytest.mark.slow
+def test_leon_densest_hexagon_and_kde_peak_are_in_the_urban_core(leon, leon_report):
+    hx, kde = leon_report["hexagonos"], leon_report["kde"]
+    assert hx["max_distancia_centro_km"] < 5.0
+    assert h3.great_circle_distance(tuple(kde["max_en"]), tuple(leon.center), unit="km") < 5.0
+    assert hx["max_unidades"] > 100 and kde["max_unidades_km2"] > 100
+    assert 0 < hx["lq_fuertes"] <= hx["lq_hexagonos_elegibles"]
+
+
+@pytest.mark.slow
+def test_leon_ciudad_historica_figures_are_reported(leon_report):
+    ch = leon_report["ciudad_historica"]
+    assert ch["disponible"] and "Aproximada" in ch["nota"]
+    assert ch["unidades_dentro"] + ch["unidades_fuera"] == 3132
+    assert 0 < ch["participacion_dentro"] < 0.2
+    assert ch["densidad_zona_km2"] > 3 * ch["densidad_ciudad_km2"]  # the centre is denser than the city…
+    assert ch["lq_zona"] > 0 and len(ch["lq_por_clase"]) > 0
+
+
+@pytest.mark.slow
+def test_leon_clusters_and_hot_spots_are_reported(leon, leon_report):
+    db, hs = leon_report["dbscan"], leon_report["puntos_calientes"]
+    assert db["clusters"] >= 5 and db["unidades_en_clusters"] + db["ruido"] == 3132
+    assert db["mayores"][0]["unidades"] >= db["mayores"][1]["unidades"] and db["mayores"][0]["hospitales"]
+    assert sum(hs["por_clase"].values()) == leon_report["hexagonos"]["hexagonos_huella_urbana"]
+    assert hs["calientes"] > 0
+    for c in leon_report["dbscan"]["mayores"][:3]:
+        assert h3.great_circle_distance(tuple(c["centro"]), tuple(leon.center), unit="km") < 10
