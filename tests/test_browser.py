@@ -1,0 +1,109 @@
+"""The real app in a real browser: Streamlit on a free localhost port, Debian's headless Chromium
+driven by Playwright (no downloaded browser). The screenshot is saved under the test's temp dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
+# flags that work on this workplace's closed network (see the env notes): no background connections
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+COUNT_CIRCLES = """() => {
+  const k = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+  let n = 0; window[k].eachLayer(l => { if (l instanceof L.CircleMarker) n++; }); return n;
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    if not (Path(CHROMIUM).is_file() or shutil.which("chromium")):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium package.")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                pytest.fail(f"Streamlit did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def test_map_markers_legend_and_layer_toggle(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url + "/?region=leon", timeout=120_000)
+    page.get_by_text("Atlas de servicios de salud · León, Guanajuato").wait_for(timeout=120_000)
+    frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+    legend = frame.locator(".map-legend")
+    legend.wait_for(timeout=120_000)
+    assert "Hospitales (60)" in legend.inner_text()
+    assert "Ciudad Histórica (aproximada)" in legend.inner_text()
+    assert frame.locator(".marker-cluster").count() > 10  # auxiliary units, clustered
+    map_frame = next(f for f in page.frames if "streamlit_folium" in f.url)
+    before = map_frame.evaluate(COUNT_CIRCLES)
+    assert before >= 60 + 17  # hospitals and universities are drawn unclustered
+
+    # toggle the hospitals layer off in Leaflet's layer control
+    frame.locator(".leaflet-control-layers").hover()
+    frame.locator(".leaflet-control-layers-overlays label", has_text="Hospitales (60)").locator("input").click()
+    page.wait_for_timeout(500)
+    after = map_frame.evaluate(COUNT_CIRCLES)
+    assert before - after == 60
+
+    # and the sidebar's layer toggle changes the URL the view can be shared with
+    page.get_by_text("Asistencia social (431)").click()
+    page.wait_for_function("() => window.location.search.includes('asistencia_social')", timeout=30_000)
+    shot = Path(os.environ.get("ATLAS_SCREENSHOT_DIR") or tmp_path) / "atlas_leon.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 50_000
+    assert not errors, errors
