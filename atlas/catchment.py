@@ -102,8 +102,8 @@ class CatchmentResult:
     by_state, by_municipio
         Population per threshold (columns ``hasta_<T>``) by state and by municipio.
     reconciliation
-        How the localities' total splits: inside the largest band, beyond it, unreachable, and
-        without coordinates; the parts add up to ``total``.
+        How the localities' total splits: inside the largest band, beyond it and without
+        coordinates; the parts are computed separately and add up to ``total``.
     network_info, params, notes
         How the network was built, the parameters used and warnings for the reader.
     """
@@ -199,7 +199,7 @@ def _distinct_origins(origins: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         raise DataError(f"origins was a {type(origins).__name__} but is expected to be a GeoDataFrame of points.")
     if origins.crs is None:
         raise DataError("The origins have no CRS; set it (EPSG:4326 for lat/lon) before routing.")
-    o = origins[origins.geometry.notna() & ~origins.geometry.is_empty].to_crs(4326)
+    o = origins[~origins.geometry.isna() & ~origins.geometry.is_empty].to_crs(4326)
     if o.empty:
         raise DataError("No origin point to route from (the origins are empty or have no geometry).")
     if not (o.geom_type == "Point").all():
@@ -430,7 +430,8 @@ def band_population(
     grades = pd.Series(dtype=object)
     if marginacion is not None:
         grades = marginacion.drop_duplicates("CVEGEO").set_index("CVEGEO")["GM_2020"]
-    loc["GM_2020"] = loc["CVEGEO_MUN"].map(grades).fillna("sin dato")
+    g = loc["CVEGEO_MUN"].map(grades)
+    loc["GM_2020"] = np.where(g.isna(), "sin dato", g.astype(object))
     loc["metro"] = loc["CVEGEO_MUN"].isin(set(metro))
     loc["mercado"] = loc["GM_2020"].isin(set(mercado_grados))
     loc["CVE_ENT"] = loc["CVEGEO_MUN"].str[:2]
@@ -462,15 +463,9 @@ def band_population(
     by_mun = by_mun.sort_values([cols[-1], "poblacion_total"], ascending=False, kind="stable").reset_index(drop=True)
     total = int(loc["POBTOT"].sum())
     no_xy = int(loc.loc[np.isnan(mins), "POBTOT"].sum())
-    unreachable = int(loc.loc[np.isinf(mins), "POBTOT"].sum())
     inside = int(summary["poblacion"].iloc[-1])
-    recon = {
-        "total": total,
-        f"hasta_{thresholds[-1]}": inside,
-        "mas_lejos": total - inside - no_xy - unreachable,
-        "sin_acceso": unreachable,
-        "sin_coordenadas": no_xy,
-    }
+    beyond = int(loc.loc[~np.isnan(mins) & (mins > thresholds[-1]), "POBTOT"].sum())
+    recon = {"total": total, f"hasta_{thresholds[-1]}": inside, "mas_lejos": beyond, "sin_coordenadas": no_xy}
     metro_pop = int(loc.loc[loc["metro"], "POBTOT"].sum())
     return summary, by_state, by_mun, recon, metro_pop
 
@@ -493,13 +488,15 @@ def catchment_from_network(
     mercado_grados: tuple[str, ...] | list[str] = ("Muy bajo", "Bajo"),
     snap_warning_m: float = 5000.0,
     access: Access | None = None,
+    circle_center: tuple[float, float] | None = None,
 ) -> CatchmentResult:
     """Bands, circle, disagreement and population for given origins — no file access.
 
     ``localities`` is the census table as from :func:`atlas.geo.localities_from_iter` (points in
     EPSG:4326, empty geometry when a locality has no coordinates). ``access`` (from
     :func:`access_points` on the same localities and network) skips the nearest-node search.
-    Inputs are not modified.
+    ``circle_center`` (lat, lon) draws the straight-line circle around one centre (the city, as
+    plans state "300 km from León"); by default it surrounds every origin. Inputs are not modified.
     """
     thresholds = _check_minutes(minutes)
     if localities.crs is None:
@@ -507,13 +504,20 @@ def catchment_from_network(
     loc_ll = localities.to_crs(4326)
     reach = reach_from_origins(network, origins, access_speed_kmh=access_speed_kmh, circuity=circuity, access_nodes=access_nodes)
     geom = loc_ll.geometry
-    valid = geom.notna() & ~geom.is_empty
-    lon = np.where(valid, shapely.get_x(geom.to_numpy()), np.nan)
-    lat = np.where(valid, shapely.get_y(geom.to_numpy()), np.nan)
+    valid = ~geom.isna() & ~geom.is_empty
+    arr = geom.to_numpy()[valid.to_numpy()]
+    lon = np.full(len(geom), np.nan)
+    lat = np.full(len(geom), np.nan)
+    lon[valid.to_numpy()] = shapely.get_x(arr)
+    lat[valid.to_numpy()] = shapely.get_y(arr)
     if access is not None and len(access.xy) != len(lon):
         raise ConfigError(f"access was computed for {len(access.xy)} points but there are {len(lon)} localities.")
     times = times_to_points(reach, lon, lat, access=access)
-    circle = geodesic_circle(reach.origins, radius_km)
+    if circle_center is None:
+        circle = geodesic_circle(reach.origins, radius_km)
+    else:
+        lat_c, lon_c = circle_center
+        circle = geodesic_circle(gpd.GeoDataFrame(geometry=gpd.points_from_xy([lon_c], [lat_c]), crs=4326), radius_km)
     in_circle = np.zeros(len(lon), bool)
     ok = np.isfinite(lon) & np.isfinite(lat)
     in_circle[ok] = shapely.contains_xy(circle, lon[ok], lat[ok])
@@ -545,12 +549,13 @@ def catchment_from_network(
         if r.snap_m > snap_warning_m:
             notes.append(f"El origen «{r.nombre}» está a {r.snap_m / 1000:.1f} km del camino más cercano de la red; "
                          "su tramo de acceso se modela en línea recta con circuidad.")
-    if recon["sin_acceso"]:
-        notes.append(f"{recon['sin_acceso']:,} habitantes viven en localidades sin camino hacia el origen en esta red.")
+    if recon["sin_coordenadas"]:
+        notes.append(f"{recon['sin_coordenadas']:,} habitantes viven en localidades sin coordenadas: cuentan en el total, no en las bandas.")
     params = {
         "minutos": list(thresholds), "radio_km": float(radius_km), "velocidad_acceso_kmh": access_speed_kmh,
         "circuidad": circuity, "nodos_acceso": access_nodes, "mercado_grados": list(mercado_grados),
         "municipios_metropolitanos": list(metro), "origenes": int(len(reach.origins)),
+        "centro_circulo": list(circle_center) if circle_center is not None else "orígenes",
     }
     return CatchmentResult(
         bands=bands, circle=circle_gdf, disagreement=disagreement, origins=reach.origins, localities=table,
@@ -570,30 +575,37 @@ def catchment_for_region(
     network: Network | None = None,
     localities: gpd.GeoDataFrame | None = None,
     marginacion: pd.DataFrame | None = None,
+    access: Access | None = None,
 ) -> CatchmentResult:
     """The region's catchment from its configuration; any input may be passed in to reuse it.
 
-    ``origin`` is ``"hospitales"``, ``"centro"`` or ``"LAT,LON"`` (default: the config's);
-    ``origins`` (a GeoDataFrame) overrides it.
+    ``origin`` is ``"hospitales"``, ``"centro"`` or ``"LAT,LON"`` (default: the config's); it names
+    the origins and places the straight-line circle (the region's centre for hospitals/centro).
+    ``origins`` (a GeoDataFrame of those points, e.g. already loaded) skips loading them.
     """
     from .geo import conapo_municipal, localities_from_iter
     from .network import network_for_region
 
     c = region.catchment
-    if origins is None:
+    origin = (origin or c.origin).strip()
+    given = origins is not None
+    if not given:
         origins = origins_for_region(region, origin, atlas=atlas)
     network = network or network_for_region(region)
     if localities is None:
         localities = localities_from_iter(region.path(region.files.localidades))
     if marginacion is None:
         marginacion = conapo_municipal(region.path(region.files.conapo_municipal))
+    # the plan's "300 km from the city" is one circle around the city; a point origin gets its own
+    center = tuple(region.center) if origin in ("hospitales", "centro") else None
     result = catchment_from_network(
         network, origins, localities,
         minutes=minutes or c.minutes, radius_km=radius_km or c.radius_km,
         access_speed_kmh=c.access_speed_kmh, circuity=c.circuity, access_nodes=c.access_nodes,
         metro=region.municipios_metropolitanos, marginacion=marginacion, mercado_grados=c.mercado_grados,
+        access=access, circle_center=center,
     )
-    result.params["origen"] = origin or c.origin if origins is None else (origin or "puntos dados")
+    result.params["origen"] = origin
     return result
 
 
