@@ -13,7 +13,7 @@ from ._errors import AtlasError
 __all__ = ["main", "COMMANDS"]
 
 #: subcommand modules in ``atlas.commands``, in the order ``atlas --help`` lists them
-COMMANDS = ["build", "download", "density", "catchment", "travel_time"]
+COMMANDS = ["build", "download", "density", "catchment", "travel_time", "sites"]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -335,9 +335,9 @@ def _lagrangian_bound(red: sparse.csr_matrix, w: np.ndarray, k: int, lower: floa
     a = red.astype(np.float64)
     lam = w * 0.5
     best = np.inf
-    theta, stall = 1.0, 0
+    theta, stall = 2.0, 0
     deadline = time.perf_counter() + seconds
-    for _ in range(500):
+    for _ in range(1000):
         g = at @ lam
         top = np.argpartition(-g, k - 1)[:k] if k < len(g) else np.arange(len(g))
         value = float(np.maximum(w - lam, 0).sum() + g[top].sum())
@@ -345,7 +345,7 @@ def _lagrangian_bound(red: sparse.csr_matrix, w: np.ndarray, k: int, lower: floa
             best, stall = value, 0
         else:
             stall += 1
-            if stall >= 10:
+            if stall >= 20:
                 theta, stall = theta / 2, 0
         if theta < 1e-4 or best - lower <= 1e-6 * max(1.0, best) or time.perf_counter() > deadline:
             break
@@ -578,6 +578,8 @@ def solve_pmedian(
         cur = np.minimum(cur, c[:, j])
         left.remove(j)
     exact = status.startswith("óptimo") and model["shortlist"] is None
+    if status == "óptimo" and model["shortlist"] is not None:
+        status = "óptimo en la lista corta"
     lower = after if exact else max(0.0, after - float(np.sort(gains_over(cur))[::-1][:k].sum()))
     gap = 0.0 if after <= 0 else (after - lower) / after
     denom = total or 1.0

@@ -162,16 +162,32 @@ class Catchment:
 
 @dataclass(frozen=True)
 class Sites:
-    """Site screening for new hospitals."""
+    """Site screening for new hospitals (see docs/sites.md)."""
 
+    #: H3 resolution of the regular candidate grid (8 ≈ 0.74 km² per hexagon)
     h3_resolution: int = 8
+    #: where the grid goes: "urbana" (urban mask) or "municipio" (the whole region)
+    area: str = "urbana"
+    #: optional INEGI locality polygons (AGLOC); urban ones in the region form the mask.
+    #: Empty = mask derived from the data (H3 cells with >= urban_min_establishments of DENUE)
+    urban_mask: str = ""
+    urban_min_establishments: int = 5
     service_km: float = 5.0
     k: int = 3
     synergy_radius_m: float = 1000.0
     competition_radius_m: float = 2000.0
+    #: criterion name -> weight (>= 0); unlisted criteria keep their default weight
     weights: dict[str, float] = field(default_factory=dict)
+    #: "minmax" or "rango" (percentile rank)
+    normalisation: str = "minmax"
+    #: proxy demand: localities of at least this population are spread over H3 cells of this resolution
+    demand_resolution: int = 9
+    split_min_pob: int = 50000
+    #: H3 resolution at which the regional reach (road minutes) is computed, then shared by child cells
+    reach_resolution: int = 6
     solver_time_limit_s: float = 60.0
     max_upload_rows: int = 5000
+    max_upload_mb: float = 5.0
 
 
 @dataclass(frozen=True)
