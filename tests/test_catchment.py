@@ -429,3 +429,52 @@ def test_cli_errors_are_one_sentence(capsys):
     assert main(["travel-time", "--origin", "centro", "--to", "21.1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'expected "LAT,LON"' in err
+
+
+# --------------------------------------------------------------------------- map and view
+
+
+def test_influence_map_escapes_names_and_shows_every_layer(leon):
+    from atlas.maps.influencia import influence_map
+
+    net = line_net()
+    evil = "<script>alert(1)</script>`${document.cookie}`"
+    o = gpd.GeoDataFrame({"nombre": [evil]}, geometry=gpd.points_from_xy(*ll([0.3], [0.4])), crs=4326)
+    res = catchment_from_network(net, o, localities([(5, 0, 100, "11020"), (80, 0, 9, "14053")]),
+                                 minutes=(20, 40), radius_km=30)
+    html = influence_map(leon, res, tiles=False).get_root().render()
+    assert "<script>alert(1)</script>" not in html
+    # escaped for HTML, then embedded as a JSON string (tojson escapes & < >)
+    assert 'bindPopup("\\u003cb\\u003e\\u0026lt;script\\u0026gt;alert(1)' in html
+    assert 'bindTooltip("\\u0026lt;script\\u0026gt;alert(1)' in html
+    assert "bindTooltip(`" not in html  # folium's template-literal tooltip would let a backtick out
+    for text in ("Hasta 20 min por carretera", "Hasta 40 min por carretera", "30 km en línea recta",
+                 "Orígenes y su punto en la red", "Dentro del radio, fuera de la banda"):
+        assert text in html or json.dumps(text)[1:-1] in html  # layer names travel JSON-encoded
+    assert html.count("fillOpacity") >= 3
+
+
+@pytest.mark.slow
+def test_influence_view_renders_and_mirrors_choices_in_the_url():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    script = (f"import sys\nsys.path.insert(0, {str(root)!r})\n"
+              "from ui.common import get_atlas, get_region\nfrom ui import influencia\n"
+              "influencia.render(get_region('leon'), get_atlas('leon'))\n")
+    at = AppTest.from_string(script, default_timeout=240).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Población metropolitana (grupo 1)"] == "1,924,771"
+    assert metrics["A 300 km en línea recta"] == "31,694,120"
+    assert any("Natural Earth" in i.value for i in at.info)
+    at.radio(key="influencia_origen").set_value("centro").run()
+    at.multiselect(key="influencia_minutos").set_value([60, 240]).run()
+    assert not at.exception
+    assert at.query_params["inf_origen"] == "centro" and at.query_params["inf_min"] == "60,240"
+    assert at.dataframe[0].value["Minutos"].tolist() == [60, 240]
+    at.radio(key="influencia_origen").set_value("punto").run()
+    at.text_input(key="influencia_punto").set_value("León").run()
+    assert any("no es un punto" in e.value for e in at.error)
