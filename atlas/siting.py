@@ -32,6 +32,7 @@ from .location import (
     solve_pmedian,
 )
 from .sites import (
+    CRITERIA,
     NORMALISATIONS,
     Screening,
     candidates_from_h3,
@@ -389,6 +390,8 @@ def siting_for_region(
         raise ConfigError(f'normalisation was "{norm}" but is expected to be one of {", ".join(NORMALISATIONS)}.')
     if service_km is not None and service_min is not None:
         raise ConfigError("give the service standard in km or in minutes, not both.")
+    # weights are checked before any heavy work, so a typo fails at once
+    resolve_weights([*CRITERIA, *(f"alcance_{t}" for t in region.catchment.minutes)], s.weights, weights)
     notes: list[str] = []
     if service_min is not None:
         km = minutes_to_km(region, service_min)
