@@ -44,6 +44,7 @@ REASONS: dict[str, str] = {
     "sin_clase": "Sin código ni nombre de actividad (clase SCIAN)",
     "sin_nombre": "Sin nombre del establecimiento",
     "duplicado_exacto": "Fila idéntica a otra anterior",
+    "duplicado_direccion": "Misma unidad que una fila anterior (mismo id, nombre, razón social, clase y coordenadas); solo cambia cómo está escrita la dirección",
 }
 
 #: how an accepted point was placed -> Spanish label
@@ -57,6 +58,14 @@ _REQUIRED_NAME = "nom_estab"
 _CLASS_COLS = ("codigo_act", "nombre_act")
 _COORD_COLS = ("latitud", "longitud")
 _LOC_COLS = ("cve_ent", "cve_mun", "cve_loc")
+# Street-address columns of the bulk file. Two rows equal in everything else (id included) and placed on
+# the same coordinates are one unit whose address was typed twice (Torreón 2017: "VALDEZ CARILLO" vs
+# "VALDEZ CARRILLO", or the two streets of a corner). Rows with distinct DENUE ids never match.
+_ADDRESS_COLS = (
+    "tipo_vial", "nom_vial", "tipo_v_e_1", "nom_v_e_1", "tipo_v_e_2", "nom_v_e_2", "tipo_v_e_3", "nom_v_e_3",
+    "numero_ext", "letra_ext", "edificio", "edificio_e", "numero_int", "letra_int", "tipo_asent", "nomb_asent",
+    "tipocencom", "nom_cencom", "num_local", "cod_postal",
+)
 # Column name variants seen in DENUE files over the years
 _ALIASES = {
     "latitude": "latitud",
@@ -209,6 +218,11 @@ def validate_establishments(
     data_cols = [c for c in raw.columns if c not in ("fuente", "linea")]
     dup = raw.duplicated(subset=data_cols, keep="first")
     reason[dup] = "duplicado_exacto"
+    unit_cols = [c for c in data_cols if c not in _ADDRESS_COLS]
+    if len(unit_cols) < len(data_cols) and set(_COORD_COLS) <= set(unit_cols):
+        placed_by_coords = (raw["latitud"] != "") & (raw["longitud"] != "")
+        same_unit = raw.duplicated(subset=unit_cols, keep="first") & placed_by_coords & ~dup
+        reason[same_unit] = "duplicado_direccion"
 
     reason[(reason == "") & (df["nom_estab"] == "")] = "sin_nombre"
     df["clase"] = resolve_codes(df["codigo_act"], df["nombre_act"])
