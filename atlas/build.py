@@ -104,12 +104,27 @@ def build_region(region: Region, denue_paths=None) -> Atlas:
     layers = layers_from_establishments(est, specs)
     layers["ciudad_historica"] = zone
     summary = _summary(region, layers, res, paths, zone)
+    summary["municipios"] = _municipios(region, municipios)
     summary["fingerprint"] = fingerprint(region, paths)
     return Atlas(region=region, layers=layers, quarantine=res.quarantine, summary=summary, specs=specs)
 
 
 def _class_name(code: str) -> str:
     return CLASES.get(code) or SUBRAMAS.get(code) or ""
+
+
+def _municipios(region: Region, municipios: gpd.GeoDataFrame) -> list[dict]:
+    """The region's municipios (which set is used) with name, 2020 population and metropolitan flag."""
+    m = municipios.set_index("CVEGEO")
+    return [
+        {
+            "cvegeo": c,
+            "nombre": str(m.at[c, "NOMGEO"]) if c in m.index and "NOMGEO" in m.columns else "",
+            "poblacion_2020": int(m.at[c, "POBTOT"]) if c in m.index and "POBTOT" in m.columns else None,
+            "metropolitano": c in region.municipios_metropolitanos,
+        }
+        for c in region.municipios
+    ]
 
 
 def _summary(region: Region, layers, res, paths, zone) -> dict:
@@ -152,6 +167,9 @@ def _summary(region: Region, layers, res, paths, zone) -> dict:
         "hospitales_por_tipo_y_sector": [
             {"tipo": t, "sector": s, "n": int(n)} for (t, s), n in h.groupby(["tipo", "sector"]).size().items()
         ],
+        # False when the classes do not say public or private (DENUE subramas): counts by sector are then
+        # "sin distinguir" and must not be read as zero public or private hospitals
+        "sector_distinguible": bool((h["sector"] != "sin distinguir").any()) if len(h) else None,
         "ciudad_historica": {
             "nombre": str(zone["nombre"].iloc[0]),
             "aproximada": bool(zone["aproximada"].iloc[0]),

@@ -36,6 +36,11 @@ def format_summary(s: dict) -> str:
     f = s["filas"]
     lines = [
         f"{s['nombre']} ({s['region']}) — {s.get('fuente', '')}",
+    ]
+    if s.get("municipios"):
+        muns = ", ".join(f"{m['nombre'] or m['cvegeo']}{'*' if m['metropolitano'] else ''}" for m in s["municipios"])
+        lines.append(f"municipios ({len(s['municipios'])}; * = zona metropolitana): {muns}")
+    lines += [
         f"filas leídas {f['leidas']:,}; aceptadas {f['aceptadas']:,}; en cuarentena {f['en_cuarentena']:,}",
         f"  coordenadas invertidas corregidas {f['coordenadas_invertidas_corregidas']:,}; ubicadas por localidad {f['ubicadas_por_localidad']:,}",
     ]
@@ -49,6 +54,8 @@ def format_summary(s: dict) -> str:
     lines.append("hospitales por tipo y sector:")
     for r in s["hospitales_por_tipo_y_sector"]:
         lines.append(f"  {r['tipo']} / {r['sector']}: {r['n']}")
+    if s.get("sector_distinguible") is False:
+        lines.append("  (las clases del DENUE no distinguen público de privado: subrama SCIAN de 5 dígitos)")
     ch = s["ciudad_historica"]
     lines.append(f"{ch['nombre']} ({'aproximada' if ch['aproximada'] else 'oficial'}, {ch['area_km2']} km²) — dentro:")
     for capa, n in ch["dentro"].items():
