@@ -28,7 +28,7 @@ from .clusters import (
 )
 from .density import kde_grid
 from .layers import ALL_LAYER
-from .hexagons import cells_polygon, footprint_cells, hex_counts
+from .hexagons import cells_polygon, footprint_cells, hex_cells, hex_counts
 from .quotients import class_lq, hex_lq, is_health, national_lq, rates_per_100k
 from .settings import Density, Region
 
@@ -135,7 +135,8 @@ def density_report(
     lq_sector = national_lq(est, national_share=p.national_share_units, prefixes=p.national_share_prefixes)
 
     # footprint: the urbanised area (hexagons with establishments of any sector)
-    cells = footprint_cells(est, res, min_points=p.footprint_min_establishments)
+    est_cells = hex_cells(est, res)
+    cells = footprint_cells(est, res, min_points=p.footprint_min_establishments, point_cells=est_cells)
     city = cells_polygon(cells)
 
     # rates per 100,000 inhabitants
@@ -156,7 +157,7 @@ def density_report(
     top_cell = hexes["n"].idxmax()
     lat, lon = h3.cell_to_latlng(top_cell)
     lq_hex = hex_lq(est, res, min_establishments=p.lq_min_establishments, prefixes=p.health_prefixes,
-                    percentile=p.lq_strong_percentile, cells=cells)
+                    percentile=p.lq_strong_percentile, cells=cells, point_cells=est_cells)
     strong = lq_hex[lq_hex["fuerte"]].sort_values("lq", ascending=False)
 
     # density clusters

@@ -210,6 +210,7 @@ def hex_lq(
     prefixes: Iterable[str] = HEALTH_PREFIXES,
     percentile: float = 75.0,
     cells: Iterable[str] | None = None,
+    point_cells: pd.Series | None = None,
 ) -> gpd.GeoDataFrame:
     """Intra-urban location quotient of health units per H3 hexagon against the whole city.
 
@@ -232,6 +233,8 @@ def hex_lq(
         Percentile of eligible LQs a strong cluster must reach (75 in Cluster Mapping).
     cells
         Optional complete set of cells (zeros included); default the cells with establishments.
+    point_cells
+        :func:`atlas.hexagons.hex_cells` of ``establishments`` when already computed.
 
     Returns
     -------
@@ -247,7 +250,7 @@ def hex_lq(
         raise DataError("The establishments lack a clase column; expected the atlas point schema.")
     flag = is_health(establishments["clase"], prefixes).map({True: "salud", False: "otros"})
     tagged = establishments[[establishments.geometry.name]].assign(_g=flag.to_numpy())
-    counts = hex_counts(tagged, resolution, by="_g", cells=cells)
+    counts = hex_counts(tagged, resolution, by="_g", cells=cells, point_cells=point_cells)
     for col in ("salud", "otros"):
         if col not in counts.columns:
             counts[col] = 0

@@ -236,3 +236,32 @@ def test_zone_concentration_by_hand():
     assert z["lq_zona"] == pytest.approx((10 / 50) / (20 / 200))
     with pytest.raises(DataError, match="zone polygon is empty"):
         zone_concentration(units, est, Point(0, 0).buffer(0), city, crs=CRS)
+
+
+# ------------------------------------------------------------------------------------------------
+# maps of clusters and hot spots
+# ------------------------------------------------------------------------------------------------
+
+
+def test_cluster_and_hotspot_maps_escape_data_and_show_legends(leon):
+    import folium
+
+    from atlas.maps.densidad import HOTSPOT_COLORS, add_clusters, add_hotspots
+
+    pts = _blobs()
+    lab = dbscan_labels(pts, crs=CRS, eps_m=150.0, min_points=5)
+    hospitals = gpd.GeoDataFrame({"nom_estab": ["<script>alert(1)</script> HOSPITAL"]},
+                                 geometry=gpd.GeoSeries([Point(X0, Y0)], crs=CRS).to_crs(4326), crs=4326)
+    poly = cluster_polygons(pts, lab, crs=CRS, hospitals=hospitals)
+    m = folium.Map(location=list(leon.center), zoom_start=12, tiles=None)
+    add_clusters(m, poly)
+    cells = sorted(h3.grid_disk(CENTRE, 3))
+    counts = np.where([c == CENTRE for c in cells], 30, 1)
+    hexes = hex_counts(gpd.GeoDataFrame(geometry=[Point(h3.cell_to_latlng(c)[::-1]) for c in cells], crs=4326), 8, cells=cells)
+    hexes["n"] = counts
+    add_hotspots(m, getis_ord_hotspots(hexes))
+    html = m.get_root().render()
+    assert "<script>alert(1)" not in html  # the name is escaped, then JSON-escaped
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in html or "&lt;script&gt;alert(1)" in html
+    assert "Cl\\u00faster 1" in html and "#1: 60 unidades" in html  # popup (JSON) and legend (HTML)
+    assert "Gi* con FDR (confianza)" in html and HOTSPOT_COLORS["caliente 99%"] in html

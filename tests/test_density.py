@@ -4,6 +4,7 @@ answers, invariants, and the León figures."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import h3
@@ -324,3 +325,91 @@ def test_leon_clusters_and_hot_spots_are_reported(leon, leon_report):
     assert hs["calientes"] > 0
     for c in leon_report["dbscan"]["mayores"][:3]:
         assert h3.great_circle_distance(tuple(c["centro"]), tuple(leon.center), unit="km") < 10
+
+
+# ------------------------------------------------------------------------------------------------
+# maps: heat image, contours and hexagon choropleths
+# ------------------------------------------------------------------------------------------------
+
+
+def test_heat_image_puts_the_peak_where_the_point_is():
+    from atlas.maps.densidad import heat_image
+
+    lon, lat = -101.6823, 21.1221
+    pts = gpd.GeoDataFrame(geometry=[Point(lon, lat)], crs=4326)
+    g = kde_grid(pts, crs=CRS, bandwidth_m=300.0, cell_m=20.0)
+    img, ((lat0, lon0), (lat1, lon1)) = heat_image(g)
+    assert img.dtype == np.uint8 and img.shape[2] == 4
+    h, w = img.shape[:2]
+    # brightest (most opaque) pixel → its position in Web Mercator → lat/lon
+    iy, ix = np.unravel_index(np.argmax(img[..., 3]), (h, w))
+    from pyproj import Transformer
+
+    to_m = Transformer.from_crs(4326, 3857, always_xy=True)
+    (mx0, mx1), (my0, my1) = to_m.transform([lon0, lon1], [lat0, lat1])
+    px = mx0 + (ix + 0.5) * (mx1 - mx0) / w
+    py = my1 - (iy + 0.5) * (my1 - my0) / h
+    plon, plat = Transformer.from_crs(3857, 4326, always_xy=True).transform(px, py)
+    assert h3.great_circle_distance((plat, plon), (lat, lon), unit="m") < 40  # within two cells
+    assert img[0, 0, 3] == 0  # far from the point the image is clear
+
+
+def test_hex_choropleth_escapes_and_labels_lq_classes(leon):
+    import folium
+
+    from atlas.maps.densidad import LQ_BREAKS, add_contours, add_hex_choropleth
+
+    c0 = h3.latlng_to_cell(21.1221, -101.6823, 8)
+    pts = _cell_points({c0: 40, sorted(h3.grid_ring(c0, 1))[0]: 40}, clase=["621111"] * 30 + [""] * 50)
+    lq = hex_lq(pts, 8, min_establishments=20)
+    lq["nota"] = "<img src=x onerror=alert(1)>"
+    m = folium.Map(location=list(leon.center), zoom_start=12, tiles=None)
+    add_hex_choropleth(m, lq, "lq", title="LQ intraurbano", unit="", extra={"nota": "Nota"}, breaks=LQ_BREAKS,
+                       cmap="RdBu_r", highlight="fuerte")
+    g = kde_grid(_metric_points([(X0, Y0)] * 50), crs=CRS, bandwidth_m=300.0, cell_m=25.0)
+    add_contours(m, kde_contours(g, [10.0, 50.0]))
+    html = m.get_root().render()
+    assert "<img src=x" not in html
+    assert "≥ 2 " not in html and "≥ 2" in html and "1 – 1.25" in html
+    assert "contorno negro: clúster fuerte" in html and "≥ 50 por km²" in html
+    with pytest.raises(ConfigError, match="increasing"):
+        add_hex_choropleth(m, lq, "lq", title="x", unit="", breaks=[1.0, 0.5])
+
+
+# ------------------------------------------------------------------------------------------------
+# the Streamlit view
+# ------------------------------------------------------------------------------------------------
+
+
+def _density_app():
+    import sys
+
+    import streamlit as st
+
+    if st.session_state["root"] not in sys.path:  # ui/ is not an installed package
+        sys.path.insert(0, st.session_state["root"])
+    from ui import densidad
+
+    atlas = st.session_state["atlas"]
+    densidad.render(atlas.region, atlas)
+
+
+@pytest.mark.slow
+def test_density_view_renders_every_analysis(leon_atlas):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_density_app, default_timeout=120)
+    at.session_state["atlas"] = leon_atlas
+    at.session_state["root"] = str(Path(__file__).resolve().parents[1])
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["LQ salud 621–623"] == "0.937" and metrics["LQ sector 62 (con 624)"] == "1.066"
+    assert metrics["Máximo"].endswith("unidades/km²")
+    for vista in ["Hexágonos", "Clústeres", "Puntos calientes"]:
+        at.radio(key="densidad_vista").set_value(vista).run()
+        assert not at.exception, vista
+    assert any("FDR" in c.value for c in at.caption)
+    at.radio(key="densidad_vista").set_value("Clústeres").run()
+    at.slider(key="densidad_eps").set_value(400).run()
+    assert not at.exception and int(at.metric[0].value) > 0
