@@ -92,9 +92,10 @@ def build_region(region: Region, denue_paths=None) -> Atlas:
             )
     municipios = municipalities_from_gpkg(region.path(region.files.municipios))
     geom = region_polygon(municipios, region.municipios)
-    localities = localities_from_iter(region.path(region.files.localidades))
     res = establishments_from_denue(
-        paths, region_geom=geom, municipios=municipios, localities=localities,
+        paths, region_geom=geom, municipios=municipios,
+        # the 189,432 localities are read only when some row has no coordinates
+        localities=lambda: localities_from_iter(region.path(region.files.localidades)),
         region_codes=region.municipios, crs_metric=region.crs_metric,
     )
     specs = load_layer_specs()
@@ -191,7 +192,7 @@ def write_atlas(atlas: Atlas, out_dir: Path | str | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{atlas.region.id}-", dir=out.parent))
     gpkg = tmp / "atlas.gpkg"
     for name, gdf in atlas.layers.items():
-        pyogrio.write_dataframe(gdf, gpkg, layer=name, driver="GPKG", promote_to_multi=False)
+        pyogrio.write_dataframe(gdf, gpkg, layer=name, driver="GPKG", promote_to_multi=False, use_arrow=True)
     atlas.quarantine.to_csv(tmp / "quarantine.csv", index=False, encoding="utf-8")
     (tmp / "summary.json").write_text(json.dumps(atlas.summary, ensure_ascii=False, indent=2), encoding="utf-8")
     if out.exists():

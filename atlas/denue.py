@@ -200,7 +200,8 @@ def validate_establishments(
     municipios
         Municipal polygons (``CVEGEO``, ``NOMGEO``) used to assign each point its municipio.
     localities
-        ITER localities (``CVEGEO_LOC``) for rows without coordinates; ``None`` quarantines them.
+        ITER localities (``CVEGEO_LOC``) for rows without coordinates, or a zero-argument callable that
+        loads them (called only when some row needs it); ``None`` quarantines such rows.
     region_codes
         CVEGEO of the region's municipios. A row that declares another municipio (``cve_ent`` +
         ``cve_mun``) is outside the region even when its point lies within ``tolerance_m`` of it.
@@ -246,6 +247,8 @@ def validate_establishments(
         )
         has_key = key.str.fullmatch(r"\d{9}") & (df.loc[need_loc, "cve_loc"] != "")
         reason[need_loc[need_loc].index[~has_key.to_numpy()]] = "sin_coordenadas"
+        if callable(localities) and has_key.any():
+            localities = localities()
         if localities is not None and has_key.any():
             lut = localities.drop_duplicates("CVEGEO_LOC").set_index("CVEGEO_LOC").geometry
             found = key[has_key].map(lambda k: lut.get(k))
