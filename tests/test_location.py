@@ -125,7 +125,7 @@ def test_sparse_model_matches_spopt_from_cost_matrix_with_predefined_facilities(
     assert ours.covered_after / ours.demand_total != pytest.approx(ref.perc_cov / 100)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000))
 def test_mclp_matches_brute_force(seed):
     rng = np.random.default_rng(seed)
@@ -141,7 +141,7 @@ def test_mclp_matches_brute_force(seed):
     assert r.upper_bound >= r.covered_after - 1e-9
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000))
 def test_coverage_never_falls_as_k_grows(seed):
     rng = np.random.default_rng(seed)
@@ -181,7 +181,7 @@ def test_pmedian_known_optimum_with_existing_hospital():
     assert r.gap == 0.0
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000))
 def test_pmedian_matches_brute_force(seed):
     rng = np.random.default_rng(seed)

@@ -344,3 +344,51 @@ def test_cli_sites_json_with_an_upload(tmp_path, monkeypatch, capsys, leon_atlas
     assert out["demanda"]["tipo"] == "proxy" and len(out["optimo"]["sitios"]) == 2
     assert main(["sites", "--region", "leon", "--weights", "nada=1"]) == 2
     assert 'criterion "nada" is unknown' in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- map, site sheet, view
+
+
+def test_sites_map_and_sheet_escape_user_text(toy, leon):
+    from atlas.maps.sitios import site_sheet_html, sites_map
+
+    cands, hosp, _, demand = toy
+    cands = cands.assign(etiqueta=["<script>alert(1)</script>", "", ""])
+    crit = pd.DataFrame({"auxiliares": [3, 1, 0]}, index=cands.index)
+    s = score_sites(cands, crit, {"auxiliares": 1.0})
+    optimal = s.table.iloc[[0]].assign(orden=[1], ganancia=[123.0])
+    m = sites_map(leon, s.table, s.used, optimal=optimal, hospitals=hosp, demand=demand, service_m=5000, tiles=False)
+    html = m.get_root().render()
+    assert "<script>alert(1)</script>" not in html
+    assert "alert(1)" in html  # present, but escaped
+    assert "Sitios para nuevos hospitales" in html and "Hospitales existentes (2)" in html
+    assert html.count("L.circle(") == 1  # the optimal site's 5 km service radius
+    sheet = site_sheet_html(leon, s.table.iloc[0], s.used, demand_label="Proxy <b>", service_note="5 km",
+                            weights=s.weights, absent={"cluster": "sin <datos>"}, n_sites=3)
+    assert "<script>" not in sheet and "&lt;script&gt;" in sheet and "sin &lt;datos&gt;" in sheet
+    assert "100.0 / 100 — lugar 1 de 3" in sheet
+
+
+@pytest.mark.slow
+def test_sitios_view_renders_and_reacts_to_weights():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    script = (
+        f"import sys; sys.path.insert(0, {str(root)!r})\n"
+        "from ui.common import get_atlas, get_region\n"
+        "from ui import sitios\n"
+        "sitios.render(get_region('leon'), get_atlas('leon'))\n"
+    )
+    at = AppTest.from_string(script, default_timeout=300).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Cubierta hoy"] == "96.6 %" and metrics["Con 3 óptimos"] == "98.1 %"
+    assert metrics["Sin cobertura"] == "57,787"
+    assert any("Demanda usada:" in i.value and "Proxy" in i.value for i in at.info)
+    first = at.dataframe[-1].value["sitio"].iloc[0]
+    at.slider(key="sitios_peso_demanda_local").set_value(0.0).run()
+    assert not at.exception
+    assert at.dataframe[-1].value["sitio"].iloc[0] != first
