@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 import geopandas as gpd
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from contourpy import FillType, contour_generator
+from pyproj import Transformer
 from scipy.signal import fftconvolve
 from shapely.geometry import MultiPolygon, Polygon
 
@@ -100,19 +102,38 @@ class DensityGrid:
         return float(self.values.max()) if self.values.size else 0.0
 
 
-def points_xy(points: gpd.GeoDataFrame, crs: str) -> np.ndarray:
-    """Metric coordinates of point geometries as an (n, 2) array; refuses frames without a CRS."""
+@lru_cache(maxsize=32)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _located(points: gpd.GeoDataFrame | gpd.GeoSeries, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """(metric xy of the located points, boolean mask of which rows have a geometry)."""
     if not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
         raise DataError(f"Expected a GeoDataFrame of points, got {type(points).__name__}.")
     if points.crs is None:
         raise DataError("The points have no CRS; set it (EPSG:4326 for DENUE) before measuring density.")
-    geom = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
-    geom = geom[~(geom.isna() | geom.is_empty)]
-    if len(geom) and not (geom.geom_type == "Point").all():
-        bad = sorted(set(geom.geom_type) - {"Point"})
+    geoms = np.asarray(points.geometry.values, dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    located = geoms[ok]
+    types = shapely.get_type_id(located)
+    if (types != shapely.GeometryType.POINT).any():
+        bad = sorted({shapely.GeometryType(t).name.title() for t in types if t != shapely.GeometryType.POINT})
         raise DataError(f"Expected point geometries, got {', '.join(bad)}.")
-    geom = geom.to_crs(crs)
-    return np.column_stack([geom.x.to_numpy(float), geom.y.to_numpy(float)]) if len(geom) else np.empty((0, 2))
+    xy = shapely.get_coordinates(located)
+    if len(xy) and points.crs != crs:
+        # pyproj on the coordinate arrays: GeoSeries.to_crs would rebuild every geometry first
+        x, y = _transformer(points.crs.to_wkt(), str(crs)).transform(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([x, y])
+    return xy.reshape(-1, 2), ok
+
+
+def points_xy(points: gpd.GeoDataFrame, crs: str) -> np.ndarray:
+    """Metric coordinates of the located point geometries as an (n, 2) array.
+
+    Rows without geometry are skipped; frames without a CRS and non-point geometries are refused.
+    """
+    return _located(points, crs)[0]
 
 
 def _spread(xy: np.ndarray, robust: bool) -> float:
@@ -235,8 +256,7 @@ def kde_grid(
     cell = float(cell_m)
     if weights is not None and weights not in points.columns:
         raise DataError(f'weights column "{weights}" is not in the layer; columns are {", ".join(map(str, points.columns))}.')
-    ok = ~(points.geometry.isna() | points.geometry.is_empty)
-    xy = points_xy(points, crs)
+    xy, ok = _located(points, crs)
     w = np.ones(len(xy)) if weights is None else pd.to_numeric(points.loc[ok, weights], errors="coerce").fillna(0).to_numpy(float)
     kernel = _gaussian_kernel(bw, cell)
     r = kernel.shape[0] // 2

@@ -25,6 +25,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from ._errors import ConfigError, DataError
+from .density import _located
 
 __all__ = ["hex_cells", "hex_polygons", "cells_polygon", "footprint_cells", "hex_counts"]
 
@@ -45,11 +46,9 @@ def hex_cells(points: gpd.GeoDataFrame, resolution: int) -> pd.Series:
     res = _check_resolution(resolution)
     if points.crs is None:
         raise DataError("The points have no CRS; set it (EPSG:4326 for DENUE) before indexing them in H3.")
-    geom = points.geometry.to_crs(4326)
-    ok = ~(geom.isna() | geom.is_empty)
+    lonlat, ok = _located(points, "EPSG:4326")
     out = pd.Series(None, index=points.index, name="h3", dtype=object)
-    lat, lon = geom[ok].y.to_numpy(), geom[ok].x.to_numpy()
-    out[ok] = [h3.latlng_to_cell(a, b, res) for a, b in zip(lat, lon)]
+    out[ok] = [h3.latlng_to_cell(lat, lon, res) for lon, lat in lonlat.tolist()]
     return out
 
 
