@@ -425,49 +425,61 @@ def band_population(
     need = {"CVEGEO_MUN", "NOM_ENT", "NOM_MUN", "POBTOT", "minutos"}
     if not need <= set(localities.columns):
         raise DataError(f"localities need columns {sorted(need)}; missing {sorted(need - set(localities.columns))}.")
-    loc = localities[list(need)].copy()
-    loc["POBTOT"] = loc["POBTOT"].astype("int64")
-    grades = pd.Series(dtype=object)
+    # integer codes and bincount: pandas groupbys on 190,000 string keys cost more than the routing
+    codes, uniques = pd.factorize(localities["CVEGEO_MUN"], sort=False)
+    k = len(uniques)
+    n = len(codes)
+    first = np.empty(k, np.int64)
+    first[codes[::-1]] = np.arange(n)[::-1]
+    cvegeo = np.asarray(uniques, dtype=object).astype(str).astype(object)
+    grades = {}
     if marginacion is not None:
-        grades = marginacion.drop_duplicates("CVEGEO").set_index("CVEGEO")["GM_2020"]
-    g = loc["CVEGEO_MUN"].map(grades)
-    loc["GM_2020"] = np.where(g.isna(), "sin dato", g.astype(object))
-    loc["metro"] = loc["CVEGEO_MUN"].isin(set(metro))
-    loc["mercado"] = loc["GM_2020"].isin(set(mercado_grados))
-    loc["CVE_ENT"] = loc["CVEGEO_MUN"].str[:2]
-    mins = loc["minutos"].to_numpy()
+        grades = dict(zip(marginacion["CVEGEO"].astype(str), marginacion["GM_2020"]))
+    gm = np.array([g if isinstance(g := grades.get(c), str) and g else "sin dato" for c in cvegeo], dtype=object)
+    is_metro = np.isin(cvegeo, list(metro))
+    is_market = np.isin(gm, list(mercado_grados))
+    pop = localities["POBTOT"].to_numpy(np.int64)
+    mins = localities["minutos"].to_numpy(float)
+    by_mun = pd.DataFrame({
+        "CVEGEO": cvegeo,
+        "NOM_MUN": localities["NOM_MUN"].iloc[first].to_numpy(object),
+        "NOM_ENT": localities["NOM_ENT"].iloc[first].to_numpy(object),
+        "GM_2020": gm,
+        "metro": is_metro,
+        "poblacion_total": np.bincount(codes, weights=pop, minlength=k).astype(np.int64),
+    })
     rows = []
+    cols = []
     for T in thresholds:
-        inside = mins <= T  # NaN and inf compare False
-        b = loc[inside]
-        regional = b[~b["metro"]]
+        inside = mins <= T  # NaN (no coordinates) compares False
+        per_mun = np.bincount(codes, weights=np.where(inside, pop, 0), minlength=k).astype(np.int64)
+        col = f"hasta_{T}"
+        cols.append(col)
+        by_mun[col] = per_mun
+        total = int(per_mun.sum())
+        metro_pop_t = int(per_mun[is_metro].sum())
         rows.append({
             "minutos": T,
-            "poblacion": int(b["POBTOT"].sum()),
-            "metropolitana": int(b.loc[b["metro"], "POBTOT"].sum()),
-            "regional": int(regional["POBTOT"].sum()),
-            "mercado_potencial": int(b.loc[b["mercado"], "POBTOT"].sum()),
-            "mercado_potencial_regional": int(regional.loc[regional["mercado"], "POBTOT"].sum()),
-            "localidades": int(len(b)),
-            "municipios": int(b.loc[b["POBTOT"] > 0, "CVEGEO_MUN"].nunique()),
+            "poblacion": total,
+            "metropolitana": metro_pop_t,
+            "regional": total - metro_pop_t,
+            "mercado_potencial": int(per_mun[is_market].sum()),
+            "mercado_potencial_regional": int(per_mun[is_market & ~is_metro].sum()),
+            "localidades": int(inside.sum()),
+            "municipios": int((per_mun > 0).sum()),
         })
-        loc[f"hasta_{T}"] = np.where(inside, loc["POBTOT"], 0)
-    cols = [f"hasta_{T}" for T in thresholds]
     summary = pd.DataFrame(rows)
-    by_state = loc.groupby(["CVE_ENT", "NOM_ENT"], as_index=False)[["POBTOT", *cols]].sum().rename(columns={"POBTOT": "poblacion_total"})
-    by_state = by_state.sort_values(cols[-1], ascending=False, kind="stable").reset_index(drop=True)
-    fastest = loc.groupby("CVEGEO_MUN")["minutos"].min()
-    by_mun = loc.groupby(["CVEGEO_MUN", "NOM_MUN", "NOM_ENT", "GM_2020", "metro"], as_index=False)[["POBTOT", *cols]].sum()
-    by_mun = by_mun.rename(columns={"CVEGEO_MUN": "CVEGEO", "POBTOT": "poblacion_total"})
-    by_mun["minutos_min"] = by_mun["CVEGEO"].map(fastest).round(1)
+    by_mun["minutos_min"] = pd.Series(mins).groupby(codes).min().reindex(range(k)).round(1).to_numpy()
+    state = by_mun["CVEGEO"].str[:2]
+    by_state = (by_mun.assign(CVE_ENT=state).groupby("CVE_ENT", as_index=False, sort=False)
+                .agg(NOM_ENT=("NOM_ENT", "first"), poblacion_total=("poblacion_total", "sum"), **{c: (c, "sum") for c in cols}))
+    by_state = by_state.sort_values([cols[-1], "poblacion_total"], ascending=False, kind="stable").reset_index(drop=True)
     by_mun = by_mun.sort_values([cols[-1], "poblacion_total"], ascending=False, kind="stable").reset_index(drop=True)
-    total = int(loc["POBTOT"].sum())
-    no_xy = int(loc.loc[np.isnan(mins), "POBTOT"].sum())
-    inside = int(summary["poblacion"].iloc[-1])
-    beyond = int(loc.loc[~np.isnan(mins) & (mins > thresholds[-1]), "POBTOT"].sum())
-    recon = {"total": total, f"hasta_{thresholds[-1]}": inside, "mas_lejos": beyond, "sin_coordenadas": no_xy}
-    metro_pop = int(loc.loc[loc["metro"], "POBTOT"].sum())
-    return summary, by_state, by_mun, recon, metro_pop
+    no_xy = int(pop[np.isnan(mins)].sum())
+    beyond = int(pop[~np.isnan(mins) & (mins > thresholds[-1])].sum())
+    recon = {"total": int(pop.sum()), f"hasta_{thresholds[-1]}": int(summary["poblacion"].iloc[-1]),
+             "mas_lejos": beyond, "sin_coordenadas": no_xy}
+    return summary, by_state, by_mun, recon, int(by_mun.loc[by_mun["metro"], "poblacion_total"].sum())
 
 
 # --------------------------------------------------------------------------- whole analysis
@@ -501,7 +513,7 @@ def catchment_from_network(
     thresholds = _check_minutes(minutes)
     if localities.crs is None:
         raise DataError("The localities have no CRS; expected EPSG:4326 points.")
-    loc_ll = localities.to_crs(4326)
+    loc_ll = localities if localities.crs.equals("EPSG:4326") else localities.to_crs(4326)
     reach = reach_from_origins(network, origins, access_speed_kmh=access_speed_kmh, circuity=circuity, access_nodes=access_nodes)
     geom = loc_ll.geometry
     valid = ~geom.isna() & ~geom.is_empty
