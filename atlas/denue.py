@@ -94,7 +94,13 @@ def _csv_members(path: Path) -> list[tuple[str, bytes]]:
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
-            data = [n for n in names if "denue_inegi" in Path(n).name.lower()] or names
+            # INEGI's ZIP keeps the data in conjunto_de_datos/ beside a dictionary whose file name can
+            # also contain "denue_inegi"; prefer that folder, then the data file name, then any CSV
+            data = (
+                [n for n in names if "conjunto_de_datos/" in n.lower()]
+                or [n for n in names if Path(n).name.lower().startswith("denue_inegi")]
+                or names
+            )
             if not data:
                 raise DataError(f"{path}: the ZIP holds no CSV file (expected conjunto_de_datos/denue_inegi_*.csv).")
             return [(f"{path}!{n}", zf.read(n)) for n in sorted(data)]
