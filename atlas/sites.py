@@ -36,6 +36,7 @@ __all__ = [
     "criterion_cluster",
     "criterion_competition",
     "criterion_historic",
+    "criterion_info",
     "criterion_local_demand",
     "criterion_marginalisation",
     "criterion_nearest_hospital",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import h3
@@ -27,7 +26,6 @@ from .location import (
     MCLPResult,
     PMedianResult,
     coverage_from_points,
-    covered_demand,
     solve_mclp,
     solve_pmedian,
 )

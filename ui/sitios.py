@@ -20,7 +20,7 @@ from atlas.geo import municipalities_from_gpkg, region_polygon
 from atlas.maps.base import ATTRIBUTION, localise_assets
 from atlas.maps.sitios import site_sheet_html, sites_map
 from atlas.settings import Region
-from atlas.sites import CRITERIA, candidates_from_points, criterion_info, resolve_weights, score_sites
+from atlas.sites import CRITERIA, candidates_from_h3, candidates_from_points, criterion_info, resolve_weights, score_sites
 from atlas.siting import (
     candidate_area,
     cluster_areas,
@@ -50,8 +50,6 @@ CLICK_MODES = {
 def _base(region_id: str, _atlas: Atlas) -> dict:
     region = get_region(region_id)
     area, label = candidate_area(region, _atlas)
-    from atlas.sites import candidates_from_h3
-
     cands = candidates_from_h3(area, region.sites.h3_resolution)
     demand = demand_for_region(region, _atlas)
     areas, why_cluster = cluster_areas(region, _atlas)
