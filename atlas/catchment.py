@@ -158,7 +158,13 @@ class CatchmentResult:
 
 
 def parse_latlon(text: str) -> tuple[float, float]:
-    """``"21.12,-101.68"`` → ``(21.12, -101.68)``; raises naming the value and the format."""
+    """``"21.12,-101.68"`` → ``(21.12, -101.68)``; raises naming the value and the format.
+
+    Examples
+    --------
+    >>> parse_latlon("21.1221, -101.6823")
+    (21.1221, -101.6823)
+    """
     m = _LATLON.match(str(text))
     if not m:
         raise ConfigError(f'"{text}" is not a point: expected "LAT,LON" in decimal degrees, e.g. "21.122,-101.682".')

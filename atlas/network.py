@@ -19,6 +19,7 @@ network under ``data/cache`` keyed by the roads file and the speed settings.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -266,7 +267,7 @@ def network_from_lines(
         "crs": crs_metric,
     }
     info.update(_component_info(net))
-    object.__setattr__(net, "info", info)
+    net = dataclasses.replace(net, info=info)
     log.info("network from %d lines: %d nodes, %d edges, %d components", len(coords), net.n_nodes, net.n_edges, info["componentes"])
     return net
 
@@ -521,7 +522,7 @@ def network_from_osm(
         "crs": crs_metric,
     }
     info.update(_component_info(net))
-    object.__setattr__(net, "info", info)
+    net = dataclasses.replace(net, info=info)
     return net
 
 
@@ -701,7 +702,7 @@ def network_for_region(region, *, cache_dir: Path | str | None = None, rebuild: 
         segment_m=c.segment_m or None,
         crs_metric=region.crs_metric,
     )
-    net.info["archivo"] = str(path)
+    net = dataclasses.replace(net, info={**net.info, "archivo": str(path)})
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp.npz")
     np.savez_compressed(

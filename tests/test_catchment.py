@@ -206,7 +206,7 @@ def test_band_polygon_contains_exactly_the_places_within_the_time(pts):
             assert not inside, (x, y, t)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     origins=st.lists(st.tuples(st.floats(-5, 65), st.floats(-10, 10)), min_size=1, max_size=3),
     minutes=st.lists(st.integers(1, 240), min_size=1, max_size=4, unique=True),
