@@ -9,6 +9,7 @@ st.set_page_config(page_title="Atlas de servicios de salud", page_icon="🏥", l
 from atlas import AtlasError, available_regions  # noqa: E402
 from ui import mapa  # noqa: E402
 from ui.common import get_atlas, get_region, qp_get, qp_set  # noqa: E402
+from ui.region import covid_toggle, municipios_caption  # noqa: E402
 
 
 def main() -> None:
@@ -33,10 +34,12 @@ def main() -> None:
         st.stop()
     if region.cobertura_parcial:
         st.warning(f"Datos parciales: {region.cobertura_parcial}")
+    st.caption(municipios_caption(region, atlas))
     filters, _ = mapa.sidebar_filters(region, atlas)
+    covid = covid_toggle(region)
     (tab_mapa,) = st.tabs(["Mapa"])
     with tab_mapa:
-        mapa.render(region, atlas, filters)
+        mapa.render(region, atlas, filters, covid=covid)
 
 
 main()

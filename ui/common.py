@@ -55,6 +55,9 @@ def data_limits(region: Region, atlas: Atlas) -> str:
             "La descarga de León proviene del servicio web del DENUE (agosto de 2025), que omite registros en celdas "
             "densas: los conteos por clase son aproximados."
         )
+    if atlas.summary.get("sector_distinguible") is False:
+        lines.append("Las actividades vienen por subrama SCIAN (5 dígitos): no se distingue el sector público del privado "
+                     "y los hospitales figuran como «sin distinguir».")
     if atlas.summary.get("ciudad_historica", {}).get("aproximada", True):
         lines.append("La Ciudad Histórica es una delimitación **aproximada** construida con hitos del propio DENUE, no un límite oficial.")
     return "\n\n".join(lines)

@@ -14,6 +14,7 @@ from atlas.maps.base import ATTRIBUTION, atlas_map, localise_assets
 from atlas.settings import Region
 
 from .common import data_limits, qp_get, qp_list, qp_set
+from .region import add_covid_layer, published_panel
 
 __all__ = ["sidebar_filters", "render"]
 
@@ -61,21 +62,23 @@ def sidebar_filters(region: Region, atlas: Atlas) -> tuple[Filters, list[str]]:
 # A folium map holds callables (style functions) and cannot be pickled by cache_data; once built it is
 # only read, so it is shared as a resource, one per region and filter combination.
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _map_html(region_id: str, _atlas: Atlas, filters: Filters):
+def _map_html(region_id: str, _atlas: Atlas, filters: Filters, covid: bool = False):
     """Build the map once per filter combination; panning never reaches this."""
     specs = _atlas.specs
     point_ids = [s.id for s in specs.values() if s.is_points]
     layers = filter_layers({k: v for k, v in _atlas.layers.items() if k != ALL_LAYER}, filters, point_ids)
     m = atlas_map(_atlas.region, layers, specs, visible=filters.capas)
+    if covid:
+        add_covid_layer(m, _atlas.region)
     localise_assets(m)
     counts = {k: len(v) for k, v in layers.items() if k in point_ids}
     return m, counts
 
 
-def render(region: Region, atlas: Atlas, filters: Filters) -> None:
+def render(region: Region, atlas: Atlas, filters: Filters, covid: bool = False) -> None:
     specs = atlas.specs
     point_ids = [s.id for s in specs.values() if s.is_points]
-    m, counts = _map_html(region.id, atlas, filters)
+    m, counts = _map_html(region.id, atlas, filters, covid)
     col_map, col_fig = st.columns([3, 1.25])
     with col_map:
         st_folium(m, height=640, use_container_width=True, returned_objects=[], key=f"mapa_{region.id}")
@@ -89,10 +92,14 @@ def render(region: Region, atlas: Atlas, filters: Filters) -> None:
         c2.metric("Unidades de salud 621–623", f"{s['unidades_salud']['621_623']:,}",
                   help="Consultorios, hospitales y residencias (SCIAN 621–623). Con asistencia social (624): "
                   f"{s['unidades_salud']['621_624']:,}.")
-        priv = int((hosp["sector"] == "privado").sum())
-        pub = int((hosp["sector"] == "público").sum())
-        c1.metric("Hospitales privados", priv)
-        c2.metric("Hospitales públicos", pub)
+        if s.get("sector_distinguible") is False:
+            st.caption("Sector de los hospitales: **sin distinguir**. El DENUE de esta región viene por subrama "
+                       "SCIAN (5 dígitos), que no separa lo público de lo privado.")
+        else:
+            priv = int((hosp["sector"] == "privado").sum())
+            pub = int((hosp["sector"] == "público").sum())
+            c1.metric("Hospitales privados", priv)
+            c2.metric("Hospitales públicos", pub)
         shown = sum(counts.get(k, 0) for k in filters.capas if k in counts)
         st.caption(f"En el mapa con los filtros actuales: {shown:,} establecimientos.")
         ch = s["ciudad_historica"]
@@ -104,6 +111,7 @@ def render(region: Region, atlas: Atlas, filters: Filters) -> None:
         st.caption(plan.get("fuente", ""))
         health = pd.concat([atlas.layers[k] for k in ("hospitales", "unidades_auxiliares")], ignore_index=True)
         st.dataframe(plan_comparison(plan, health), hide_index=True, width="stretch")
+    published_panel(region, atlas)
     with st.expander("Límites de los datos", expanded=False):
         st.markdown(data_limits(region, atlas))
         q = atlas.quarantine
