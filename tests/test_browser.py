@@ -107,3 +107,37 @@ def test_map_markers_legend_and_layer_toggle(app_url, browser, tmp_path):
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 50_000
     assert not errors, errors
+
+
+MAP_CENTER = """() => {
+  const k = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+  const c = window[k].getCenter(); return [c.lat, c.lng, window[k].getZoom()];
+}"""
+
+
+def test_region_switch_recentres_the_map_and_updates_the_url(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(app_url + "/?region=leon", timeout=120_000)
+    page.get_by_text("Atlas de servicios de salud · León, Guanajuato").wait_for(timeout=120_000)
+    page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator(".map-legend").wait_for(timeout=120_000)
+
+    page.get_by_test_id("stSidebar").get_by_role("combobox").first.click()
+    page.get_by_role("option", name="La Laguna, Coahuila–Durango").click()
+    page.wait_for_function("() => window.location.search.includes('region=laguna')", timeout=60_000)
+    page.get_by_text("Atlas de servicios de salud · La Laguna, Coahuila–Durango").wait_for(timeout=120_000)
+    assert page.get_by_text("Datos parciales: El DENUE disponible para La Laguna").is_visible()
+    legend = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator(".map-legend", has_text="Hospitales (5)")
+    legend.wait_for(timeout=120_000)
+    assert "Ciudad Histórica (aproximada)" in legend.inner_text()
+    frames = [f for f in page.frames if "streamlit_folium" in f.url]
+    centres = [f.evaluate(MAP_CENTER) for f in frames]
+    assert len(centres) == 1, centres  # León's map is gone, not hidden
+    lat, lon, zoom = centres[0]
+    assert (lat, lon, zoom) == (pytest.approx(25.5395, abs=1e-4), pytest.approx(-103.4565, abs=1e-4), 14)
+    assert frames[0].evaluate(COUNT_CIRCLES) >= 5  # the five hospitals, unclustered
+    shot = Path(os.environ.get("ATLAS_SCREENSHOT_DIR") or tmp_path) / "atlas_laguna.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 50_000
+    assert not errors, errors
