@@ -56,7 +56,8 @@ def _densified(net: Network, k: int) -> Network:
 def main() -> str:
     region = load_region(os.environ.get("ATLAS_BENCH_REGION", "leon"))
     c = region.catchment
-    out = []
+    # wall times on a shared machine scale with its load: say what it was
+    out = [f"# Catchment — {region.nombre}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at start"]
 
     with tempfile.TemporaryDirectory() as tmp:
         build = measure("network_from_lines (Natural Earth)", 1, lambda: network_for_region(region, cache_dir=tmp, rebuild=True))
