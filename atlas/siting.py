@@ -48,6 +48,7 @@ from .sites import (
 )
 
 __all__ = [
+    "PARTIAL_PROXY_NOTE",
     "SitingResult",
     "candidate_area",
     "cluster_areas",
@@ -63,6 +64,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 OBJECTIVES = ("mclp", "pmedian", "ambos")
+
+#: shown whenever the demand proxy rests on a DENUE that covers only part of the region
+PARTIAL_PROXY_NOTE = (
+    "El DENUE de esta región es parcial: la demanda proxy reparte la población de cada localidad grande "
+    "solo donde hay establecimientos registrados, y las localidades sin registros quedan en su punto del "
+    "ITER. El puntaje de demanda local y el óptimo reflejan esa cobertura; interprételos con cautela."
+)
 
 
 def region_localities(region) -> gpd.GeoDataFrame:
@@ -412,6 +420,8 @@ def siting_for_region(
         raise DataError("There are no candidate sites to screen.")
     loc = localities if localities is not None else (None if demand is not None else region_localities(region))
     demand = demand or demand_for_region(region, atlas, localities=loc)
+    if demand.kind == "proxy" and region.cobertura_parcial:
+        notes.append(PARTIAL_PROXY_NOTE)
     reasons: dict[str, str] = {}
     areas = None
     if with_clusters:

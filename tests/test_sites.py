@@ -392,3 +392,17 @@ def test_sitios_view_renders_and_reacts_to_weights():
     at.slider(key="sitios_peso_demanda_local").set_value(0.0).run()
     assert not at.exception
     assert at.dataframe[-1].value["sitio"].iloc[0] != first
+
+
+@pytest.mark.slow
+def test_partial_denue_warns_that_the_proxy_is_partial(leon, leon_atlas, leon_siting):
+    import dataclasses
+
+    from atlas.siting import PARTIAL_PROXY_NOTE, siting_for_region
+
+    cands = candidates_from_points([21.12, 21.16], [-101.68, -101.70])
+    args = dict(candidates=cands, demand=leon_siting.demand, with_clusters=False, with_reach=False, k=1)
+    assert PARTIAL_PROXY_NOTE not in siting_for_region(leon, leon_atlas, **args).notes
+    partial = dataclasses.replace(leon, cobertura_parcial="solo el centro")
+    res = siting_for_region(partial, leon_atlas, **args)
+    assert PARTIAL_PROXY_NOTE in res.notes and PARTIAL_PROXY_NOTE in res.to_dict()["avisos"]

@@ -22,6 +22,7 @@ from atlas.maps.sitios import site_sheet_html, sites_map
 from atlas.settings import Region
 from atlas.sites import CRITERIA, candidates_from_h3, candidates_from_points, criterion_info, resolve_weights, score_sites
 from atlas.siting import (
+    PARTIAL_PROXY_NOTE,
     candidate_area,
     cluster_areas,
     criteria_for_sites,
@@ -218,6 +219,10 @@ def render(region: Region, atlas: Atlas) -> None:
 
     demand = base["demand"]
     st.info(f"**Demanda usada:** {demand.label} Total {_fmt(demand.total)} en {len(demand.points):,} puntos.", icon="👥")
+    if demand.kind == "proxy" and region.cobertura_parcial:
+        st.warning(PARTIAL_PROXY_NOTE)
+    for note in demand.notes:
+        st.caption(note)
     cands, crit, reasons = _criteria(region.id, service_km, extra_key, atlas)
     weights = _weights_panel(region, list(crit.columns), {n: r for n, r in reasons.items() if crit[n].isna().all()})
     try:
