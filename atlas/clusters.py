@@ -22,7 +22,7 @@ import shapely
 from sklearn.cluster import DBSCAN, HDBSCAN
 
 from ._errors import ConfigError, DataError
-from .density import points_xy
+from .density import _located, points_xy
 from .quotients import HEALTH_PREFIXES, is_health, location_quotient
 
 __all__ = [
@@ -187,39 +187,46 @@ def cluster_polygons(
     if buffer_m < 0:
         raise ConfigError(f"buffer_m was {buffer_m!r} but is expected to be ≥ 0 metres.")
     labels = labels.reindex(points.index)
-    metric = points.to_crs(crs) if points.crs is not None else None
-    if metric is None:
+    if points.crs is None:
         raise DataError("The points have no CRS; set it (EPSG:4326 for DENUE) before clustering.")
+    xy, located = _located(points, crs)
+    lab = labels.to_numpy()[located]
     zone_m = None
     if zone is not None and not zone.is_empty:
         zone_m = gpd.GeoSeries([zone], crs=4326).to_crs(crs).iloc[0]
-    hosp_m = None
+        shapely.prepare(zone_m)
+    hosp_xy, hosp_names = None, None
     if hospitals is not None and len(hospitals):
         if hospitals.crs is None:
             raise DataError("The hospital layer has no CRS.")
-        hosp_m = hospitals.to_crs(crs)
+        hosp_xy, hosp_ok = _located(hospitals, crs)
+        names_col = hospitals["nom_estab"] if "nom_estab" in hospitals.columns else pd.Series("", index=hospitals.index)
+        hosp_names = names_col.astype(str).to_numpy()[hosp_ok]
+    flags = points["en_ciudad_historica"].astype(bool).to_numpy()[located] if "en_ciudad_historica" in points.columns else None
     classes = cluster_classes(points, labels) if len(points) else pd.DataFrame(columns=["cluster", "clase", "nombre_act", "unidades"])
     rows = []
-    for k in sorted(labels[labels >= 0].unique()):
-        members = metric[labels == k]
-        hull = shapely.concave_hull(shapely.MultiPoint(members.geometry.to_list()), ratio=ratio)
+    # arrays rather than frame slices: one boolean mask per cluster on a (n, 2) array is cheap
+    for k in sorted(int(v) for v in np.unique(lab[lab >= 0])):
+        mask = lab == k
+        pts = xy[mask]
+        hull = shapely.concave_hull(shapely.multipoints(pts), ratio=ratio)
         poly = hull.buffer(buffer_m)
         top = classes[classes["cluster"] == k].head(top_classes)
         clases = "; ".join(f"{(r.nombre_act or r.clase)} ({r.unidades})" for r in top.itertuples())
         names: list[str] = []
-        if hosp_m is not None:
-            inside = hosp_m[hosp_m.within(poly)]
-            names = sorted(inside["nom_estab"].astype(str)) if "nom_estab" in inside.columns else []
+        if hosp_xy is not None and len(hosp_xy):
+            # points on the polygon's edge count as inside (within() would drop them)
+            names = sorted(hosp_names[shapely.intersects_xy(poly, hosp_xy[:, 0], hosp_xy[:, 1])])
         if zone_m is not None:
-            share = float(members.within(zone_m).mean())
-        elif "en_ciudad_historica" in members.columns:
-            share = float(members["en_ciudad_historica"].astype(bool).mean())
+            share = float(shapely.contains_xy(zone_m, pts[:, 0], pts[:, 1]).mean())
+        elif flags is not None:
+            share = float(flags[mask].mean())
         else:
             share = math.nan
         rows.append(
             {
-                "cluster": int(k),
-                "unidades": len(members),
+                "cluster": k,
+                "unidades": int(mask.sum()),
                 "clases": clases,
                 "hospitales": "; ".join(names),
                 "n_hospitales": len(names),

@@ -223,7 +223,8 @@ def density_report(
         "hexagonos": {
             "resolucion_h3": res,
             "hexagonos_huella_urbana": len(cells),
-            "area_huella_km2": round(float(hexes["area_km2"].sum()), 2),
+            # measured in the metric CRS like the Ciudad Histórica (H3's geodesic areas differ by ~1 %)
+            "area_huella_km2": round(float(gpd.GeoSeries([city], crs=4326).to_crs(crs).area.iloc[0] / 1e6), 2),
             "hexagonos_con_unidades": int((hexes["n"] > 0).sum()),
             "max_unidades": int(hexes.at[top_cell, "n"]),
             "max_h3": top_cell,
@@ -309,7 +310,7 @@ def format_report(r: dict[str, Any]) -> str:
                      f"{_pct(c['participacion_ciudad_historica'])} en la Ciudad Histórica; hospitales: {hosp or 'ninguno'}")
     hs = r["puntos_calientes"]
     L.append("")
-    L.append(f"Puntos calientes Gi* ({hs['pesos']}, {hs['permutaciones']} permutaciones, {hs['correccion']}):")
+    L.append(f"Puntos calientes Gi* ({hs['pesos']}, {hs['permutaciones']:,} permutaciones, {hs['correccion']}):")
     L.append("  " + ", ".join(f"{c}: {v:,} hexágonos" for c, v in hs["por_clase"].items()))
     L.append(f"  calientes al {hs['nivel_resumen']} % o más: {hs['calientes']:,} hexágonos con {hs['unidades_en_calientes']:,} unidades")
     L.append(f"  (p bilateral mínimo con {hs['permutaciones']:,} permutaciones: {hs['p_minimo']:g}; con FDR, el 99 % exige que al menos "
