@@ -7,9 +7,17 @@ import streamlit as st
 st.set_page_config(page_title="Atlas de servicios de salud", page_icon="🏥", layout="wide")
 
 from atlas import AtlasError, available_regions  # noqa: E402
-from ui import mapa  # noqa: E402
+from ui import densidad, influencia, mapa, sitios  # noqa: E402
 from ui.common import get_atlas, get_region, qp_get, qp_set  # noqa: E402
 from ui.region import covid_toggle, municipios_caption  # noqa: E402
+
+
+VIEWS = {
+    "mapa": "Mapa",
+    "densidad": "Densidad y clústeres",
+    "influencia": "Área de influencia",
+    "sitios": "Sitios para nuevos hospitales",
+}
 
 
 def main() -> None:
@@ -37,9 +45,22 @@ def main() -> None:
     st.caption(municipios_caption(region, atlas))
     filters, _ = mapa.sidebar_filters(region, atlas)
     covid = covid_toggle(region)
-    (tab_mapa,) = st.tabs(["Mapa"])
-    with tab_mapa:
+    # One view at a time (not st.tabs, which would run every analysis on every rerun); in the URL too.
+    keys = list(VIEWS)
+    wanted_view = qp_get("vista", "mapa")
+    vista = st.segmented_control(
+        "Vista", keys, default=wanted_view if wanted_view in VIEWS else "mapa",
+        format_func=VIEWS.get, key="vista", label_visibility="collapsed",
+    ) or "mapa"
+    qp_set(vista=vista)
+    if vista == "mapa":
         mapa.render(region, atlas, filters, covid=covid)
+    elif vista == "densidad":
+        densidad.render(region, atlas)
+    elif vista == "influencia":
+        influencia.render(region, atlas)
+    elif vista == "sitios":
+        sitios.render(region, atlas)
 
 
 main()
