@@ -194,6 +194,8 @@ def density_report(
     per_class = class_lq(est, est, prefixes=p.health_prefixes)
     return {
         "region": region.id,
+        # partial DENUE coverage: shares, rates and the national LQ describe the covered area only
+        "cobertura_parcial": region.cobertura_parcial,
         "capa": {"nombre": layer, "clase": clase or "", "unidades": int(len(units)), "prefijos_salud": list(p.health_prefixes)},
         "lq_nacional": {
             "salud_621_623": lq_health,
@@ -265,6 +267,9 @@ def format_report(r: dict[str, Any]) -> str:
     cap = r["capa"]
     L.append(f"Densidad y clústeres — región {r['region']}, capa {cap['nombre']}{' clase ' + cap['clase'] if cap['clase'] else ''}: "
              f"{cap['unidades']:,} unidades")
+    if r.get("cobertura_parcial"):
+        L.append("AVISO cobertura parcial: el LQ, las participaciones y las tasas por habitante describen sólo el área cubierta "
+                 "por el DENUE, no la región. " + " ".join(r["cobertura_parcial"].split()))
     n = r["lq_nacional"]
     a, b = n["salud_621_623"], n["sector_62"]
     L.append("")

@@ -413,3 +413,20 @@ def test_density_view_renders_every_analysis(leon_atlas):
     at.radio(key="densidad_vista").set_value("Clústeres").run()
     at.slider(key="densidad_eps").set_value(400).run()
     assert not at.exception and int(at.metric[0].value) > 0
+
+
+@pytest.mark.slow
+def test_report_works_for_a_subrama_region_and_flags_partial_coverage():
+    from atlas.build import build_region
+    from atlas.density_report import density_report, format_report
+    from atlas.geo import municipalities_from_gpkg
+    from atlas.settings import load_region
+
+    laguna = load_region("laguna")
+    atlas = build_region(laguna)
+    r = density_report(laguna, atlas.layers, municipalities_from_gpkg(laguna.path(laguna.files.municipios)))
+    # 5-digit subramas still start with 621/622/623; the Torreón extract has 4,205 accepted rows
+    assert r["lq_nacional"]["salud_621_623"]["total"] == len(atlas.layers["establecimientos"])
+    assert r["capa"]["unidades"] == int(is_health(atlas.layers["establecimientos"]["clase"]).sum()) > 100
+    assert r["cobertura_parcial"] and format_report(r).splitlines()[1].startswith("AVISO cobertura parcial")
+    assert r["ciudad_historica"]["disponible"] and r["dbscan"]["clusters"] >= 1

@@ -314,6 +314,9 @@ def _side_figures(vista: str, region_id: str, layer: str, clase: str, key: tuple
 def _figures_block(region: Region, layer: str, clase: str, atlas: Atlas) -> None:
     f = _figures(region.id, layer, clase, atlas)
     p = region.density
+    if region.cobertura_parcial:
+        st.warning("Cobertura parcial del DENUE: el cociente de localización, las participaciones y las tasas por habitante "
+                   "describen sólo el área cubierta, no la región completa.")
     st.subheader("¿Está sobrerrepresentada la salud? Cociente de localización nacional")
     c1, c2, c3 = st.columns(3)
     c1.metric("LQ salud 621–623", f"{f['lq']['lq']:.3f}", help=f"{f['lq']['unidades']:,} de {f['lq']['total']:,} establecimientos "
