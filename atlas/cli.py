@@ -13,7 +13,7 @@ from ._errors import AtlasError
 __all__ = ["main", "COMMANDS"]
 
 #: subcommand modules in ``atlas.commands``, in the order ``atlas --help`` lists them
-COMMANDS = ["build", "download", "density", "catchment", "travel_time", "sites"]
+COMMANDS = ["build", "download", "density", "catchment", "travel_time", "sites", "export"]
 
 
 def _parser() -> argparse.ArgumentParser:
