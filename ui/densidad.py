@@ -298,7 +298,8 @@ def _side_figures(vista: str, region_id: str, layer: str, clase: str, key: tuple
         st.metric("Clústeres", f"{len(polys):,}")
         st.caption(f"{int(polys['unidades'].sum()) if len(polys) else 0:,} unidades en clústeres; {noise:,} sueltas.")
         if len(polys):
-            t = polys.drop(columns="geometry").head(10).assign(en_ciudad_historica=lambda d: (100 * d["en_ciudad_historica"]).round(0))
+            t = polys.drop(columns="geometry").head(10).assign(en_ciudad_historica=lambda d: (100 * d["en_ciudad_historica"]).round(0),
+                                                                area_km2=lambda d: d["area_km2"].round(2))
             st.dataframe(t[["cluster", "unidades", "area_km2", "n_hospitales", "en_ciudad_historica"]]
                          .rename(columns={"cluster": "Clúster", "unidades": "Unidades", "area_km2": "km²", "n_hospitales": "Hospitales",
                                           "en_ciudad_historica": "% en C. Histórica"}), hide_index=True, width="stretch")
