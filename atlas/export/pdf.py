@@ -216,7 +216,7 @@ def _methods(pages: _Pages, atlas: Atlas, filters: Filters, views: list[MapView]
         pages.text(v.title, bold=True)
         for n in v.notes:
             if n not in seen:  # the data notes every view repeats are printed once
-                pages.text(f"• {n}", indent=0.01)
+                pages.text(f"• {n}", indent=0.01, pt=_F * 0.92)
                 seen.add(n)
     pages.space()
     pages.text("Límites de los datos", pt=_F * 1.2, bold=True)
@@ -232,7 +232,7 @@ def _methods(pages: _Pages, atlas: Atlas, filters: Filters, views: list[MapView]
         + "; ".join(f"{k}: {v:,}" for k, v in (meta.get("cuarentena_por_motivo") or {}).items()),
     ):
         if n:
-            pages.text(f"• {n}", indent=0.01)
+            pages.text(f"• {n}", indent=0.01, pt=_F * 0.92)
 
 
 def report_pdf(
