@@ -86,3 +86,22 @@ def test_cli_pdf_report_of_leon_is_searchable(tmp_path, capsys):
     assert "Hospitales y unidades de salud · León, Guanajuato" in text
     assert "Hospitales en el mapa" in text and "Métodos y límites de los datos" in text
     assert "escrito " + str(out) in capsys.readouterr().out
+
+
+def test_app_export_panel_builds_a_download_from_the_current_filters():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.query_params["region"] = "leon"
+    at.run()
+    at.selectbox(key="exportar_hospitales_formato").set_value("Mapa interactivo HTML").run()
+    at.button(key="exportar_hospitales_preparar").click().run()
+    assert not at.exception
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert len(labels) == 1 and labels[0].startswith("Descargar atlas_leon_hospitales.html")
+    # a filter changed after the file was built: the old file is not offered as if it were current
+    at.sidebar.multiselect(key="mapa_sector").set_value(["público"]).run()
+    assert not at.get("download_button")
+    assert any("prepare el archivo de nuevo" in i.value for i in at.info)
