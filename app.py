@@ -7,7 +7,7 @@ import streamlit as st
 st.set_page_config(page_title="Atlas de servicios de salud", page_icon="🏥", layout="wide")
 
 from atlas import AtlasError, available_regions  # noqa: E402
-from ui import densidad, influencia, mapa, sitios  # noqa: E402
+from ui import densidad, exportar, influencia, mapa, sitios  # noqa: E402
 from ui.common import get_atlas, get_region, qp_get, qp_set  # noqa: E402
 from ui.region import covid_toggle, municipios_caption  # noqa: E402
 
@@ -61,6 +61,8 @@ def main() -> None:
         influencia.render(region, atlas)
     elif vista == "sitios":
         sitios.render(region, atlas)
+    # downloads of the view on screen (PNG, PDF, PowerPoint, HTML, data), built from the sidebar filters
+    exportar.export_panel(region, atlas, filters, vista)
 
 
 main()
