@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -81,7 +83,9 @@ def render(region: Region, atlas: Atlas, filters: Filters, covid: bool = False) 
     m, counts = _map_html(region.id, atlas, filters, covid)
     col_map, col_fig = st.columns([3, 1.25])
     with col_map:
-        st_folium(m, height=640, use_container_width=True, returned_objects=[], key=f"mapa_{region.id}")
+        # st_folium renames the map's elements in place (element._id), so a cached map handed to it a
+        # second time produces scripts that call undefined variables: give it a copy (~20 ms for León)
+        st_folium(copy.deepcopy(m), height=640, use_container_width=True, returned_objects=[], key=f"mapa_{region.id}")
         st.caption(ATTRIBUTION)
     with col_fig:
         st.subheader("Cifras clave")
