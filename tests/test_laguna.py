@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import zipfile
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -328,9 +329,12 @@ def test_choropleth_html_is_labelled_and_escaped(laguna):
     rates = cases_per_100k({"05035": 10}, _toy_munis())
     assert rates["tasa"].iloc[0] == pytest.approx(1000.0)
     m = base_map(laguna, tiles=False)
-    add_cases_choropleth(m, rates, titulo="Casos por 100 000 hab.", fecha="junio de 2020",
-                         fuente="Mesa <i>Metrópoli Laguna</i>", fit=True)
+    folium.LayerControl().add_to(m)  # as atlas_map leaves it: the control exists before the layer
+    group = add_cases_choropleth(m, rates, titulo="Casos por 100 000 hab.", fecha="junio de 2020",
+                                 fuente="Mesa <i>Metrópoli Laguna</i>", fit=True)
     html = m.get_root().render()
+    # the control's script must come after the group it lists, or Leaflet fails on an undefined layer
+    assert html.index(f"var {group.get_name()} = L.featureGroup") < html.index("L.control.layers")
     assert "map-legend-covid" in html and "junio de 2020" in html
     assert "Mesa &lt;i&gt;Metrópoli Laguna&lt;/i&gt;" in html and "<i>Metrópoli" not in html
     # popups travel as JSON: the escaped name shows as \u0026lt;b\u0026gt;, never as markup

@@ -168,6 +168,11 @@ def add_cases_choropleth(
         gj.add_child(BindPopup(popup))
         gj.add_to(group)
     group.add_to(m)
+    # a LayerControl added before this group lists it by a variable not yet defined when the
+    # control's script runs (Leaflet then fails on setZIndex): render the control last
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl):
+            m._children.move_to_end(key)
     if fit and len(draw):
         minx, miny, maxx, maxy = draw.total_bounds
         m.fit_bounds([[float(miny), float(minx)], [float(maxy), float(maxx)]])
