@@ -342,3 +342,74 @@ def test_choropleth_html_is_labelled_and_escaped(laguna):
     assert "1,000.0 casos por 100 000 hab." in html
     assert COLORS[4] in html  # 1,000 per 100,000 is in the top class
     assert "fitBounds" in html
+
+
+# -- every analysis command runs for the region ------------------------------------------------
+
+def _cli_json(argv) -> dict:
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(argv)
+    assert rc == 0, argv
+    return json.loads(buf.getvalue())
+
+
+@pytest.mark.slow
+def test_density_runs_and_carries_the_partial_flag(laguna_json):
+    _, out = laguna_json
+    d = _cli_json(["density", "--region", "laguna", "--out", str(out), "--json"])
+    assert d["capa"]["unidades"] == 222
+    assert d["cobertura_parcial"].startswith("El DENUE disponible para La Laguna")
+    assert d["lq_nacional"]["salud_621_623"]["total"] == 4_205
+    rows = {(r["cvegeo"], r["categoria"]): r for r in d["tasas_100k"]["hospitales"]}
+    assert rows[("05035", "sin distinguir")]["unidades"] == 5  # no public/private split invented
+    assert ("05035", "privado") not in rows
+    assert rows[("05035", "total")]["poblacion"] == 720_848
+
+
+@pytest.mark.slow
+def test_catchment_from_torreon_hospitals(laguna_json):
+    _, out = laguna_json
+    d = _cli_json(["catchment", "--region", "laguna", "--out", str(out), "--json", "--minutes", "60,180"])
+    assert {o["nombre"] for o in d["origenes"]} == {
+        "CLÍNICA DE REHABILITACIÓN SAN ANTONIO", "CLÍNICA DEL CENTRO MÉDICO", "HOSPITAL CENTRO MÉDICO",
+        "HOSPITAL GREEN CARE", "ISSSTE"}
+    # group 1 is the census population of the four ZML municipios, not of the five-municipio region
+    assert d["poblacion_metropolitana"] == 720_848 + 118_337 + 372_750 + 163_313
+    hour = d["bandas"][0]
+    assert hour["minutos"] == 60
+    assert {"05035", "10007", "10012", "05017"} <= {m["cvegeo"] for m in hour["municipios_principales"]}
+    assert {e["estado"] for e in hour["por_estado"]} == {"Coahuila de Zaragoza", "Durango"}
+    c = d["conciliacion"]
+    assert sum(v for k, v in c.items() if k != "total") == c["total"]
+
+
+@pytest.mark.slow
+def test_sites_run_and_say_which_criteria_are_absent(laguna_json):
+    _, out = laguna_json
+    d = _cli_json(["sites", "--region", "laguna", "--out", str(out), "--json", "--no-reach", "--top", "3"])
+    assert d["demanda"]["total"] == pytest.approx(720_848 + 118_337 + 59_035 + 372_750 + 163_313)
+    assert set(d["criterios"]["ausentes"]) >= {"dist_hospital_publico", "dist_hospital_privado"}
+    assert d["candidatos"]["n"] > 100 and "localidades urbanas" in d["candidatos"]["area"]
+    assert any("parcial" in a for a in d["avisos"])
+    assert len(d["optimo"]["sitios"]) == 3
+
+
+@pytest.mark.slow
+def test_export_carries_the_region_and_its_limits(laguna_json, tmp_path):
+    _, out = laguna_json
+    target = tmp_path / "laguna.zip"
+    d = _cli_json(["export", "--region", "laguna", "--build-dir", str(out), "--view", "hospitales", "--format", "csv",
+                   "--out", str(target), "--quiet", "--json"])
+    assert d["region"] == "laguna" and target.is_file()
+    with zipfile.ZipFile(target) as zf:
+        meta = json.loads(zf.read("metadatos.json"))
+        hosp = json.loads(zf.read("geojson/hospitales.geojson"))
+        quarantine = pd.read_csv(zf.open("cuarentena.csv"), dtype=str)
+    assert meta["region"]["municipios"] == ["05035", "05017", "05009", "10007", "10012"]
+    assert any(n.startswith("Cobertura parcial: El DENUE disponible para La Laguna") for n in meta["vistas"]["hospitales"]["notas"])
+    assert {f["properties"]["sector"] for f in hosp["features"]} == {"sin distinguir"} and len(hosp["features"]) == 5
+    assert len(quarantine) == 58
