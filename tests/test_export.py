@@ -280,6 +280,10 @@ def test_pptx_has_one_slide_per_map_and_editable_titles(tiny, dens):
     for s in slides[2:]:
         pictures = [sh for sh in s.shapes if sh.shape_type == 13]
         assert len(pictures) == 1 and pictures[0].width > 0.9 * prs.slide_width
+    for s in slides:  # every shape has a size and sits on the slide (a placeholder moved carelessly loses both)
+        for sh in s.shapes:
+            assert sh.width > 0 and sh.height > 0 and sh.left >= 0 and sh.top >= 0, sh.name
+            assert sh.left + sh.width <= prs.slide_width and sh.top + sh.height <= prs.slide_height, sh.name
     table = next(sh for sh in slides[1].shapes if sh.has_table).table
     cells = [table.cell(r, 1).text for r in range(len(table.rows))]
     assert "Hospitales en el mapa" in cells and "Unidades de salud analizadas" in cells

@@ -66,10 +66,12 @@ def slides_pptx(
     region = atlas.region
 
     s = prs.slides.add_slide(prs.slide_layouts[_LAYOUT_TITLE])
-    s.shapes.title.left, s.shapes.title.width = Inches(0.8), Inches(_W - 1.6)
-    s.shapes.title.text = f"Atlas de servicios de salud — {region.nombre}"
+    # a placeholder given one coordinate loses the others it inherited: set all four
+    t = s.shapes.title
+    t.left, t.top, t.width, t.height = Inches(0.8), Inches(2.0), Inches(_W - 1.6), Inches(1.6)
+    t.text = f"Atlas de servicios de salud — {region.nombre}"
     sub = s.placeholders[1]
-    sub.left, sub.width = Inches(0.8), Inches(_W - 1.6)
+    sub.left, sub.top, sub.width, sub.height = Inches(0.8), Inches(3.8), Inches(_W - 1.6), Inches(1.6)
     sub.text = (f"{dt.date.today():%d/%m/%Y} · {(atlas.summary or {}).get('fuente') or region.fuente}\n"
                 f"{describe_filters(filters, atlas)}")
 
