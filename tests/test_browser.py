@@ -163,3 +163,22 @@ def test_region_switch_recentres_the_map_and_updates_the_url(app_url, browser, t
     page.screenshot(path=str(shot), full_page=False)
     assert shot.stat().st_size > 50_000
     assert not errors, errors
+
+
+@pytest.mark.parametrize("first, second, title", [
+    ("densidad", "influencia", "Unidades por km²"),
+    ("influencia", "sitios", "Área de influencia"),
+])
+def test_analysis_views_render_again_from_cache(app_url, browser, first, second, title):
+    """Each analysis view's map, shown, left and shown again (now from the cache), runs without page
+    errors and with one legend: st_folium must never receive a cached map it renamed before."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for view in (first, second, first):
+        page.goto(f"{app_url}/?region=leon&vista={view}", timeout=120_000)
+        if view == first:
+            _map_frame(page, ".map-legend", title, timeout_s=180)
+        else:
+            page.wait_for_timeout(1500)
+    assert not errors, errors

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+
 import streamlit as st
+from streamlit_folium import st_folium
 
 from atlas import load_region
 from atlas.build import Atlas, load_atlas
 from atlas.settings import Region
 
-__all__ = ["get_region", "get_atlas", "qp_get", "qp_list", "qp_set", "data_limits"]
+__all__ = ["show_map", "get_region", "get_atlas", "qp_get", "qp_list", "qp_set", "data_limits"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -61,3 +64,13 @@ def data_limits(region: Region, atlas: Atlas) -> str:
     if atlas.summary.get("ciudad_historica", {}).get("aproximada", True):
         lines.append("La Ciudad Histórica es una delimitación **aproximada** construida con hitos del propio DENUE, no un límite oficial.")
     return "\n\n".join(lines)
+
+
+def show_map(m, *, key: str, height: int = 620, returned_objects=()):
+    """Show a folium map without rerunning on pan/zoom.
+
+    st_folium renames the map's elements in place (``element._id``), so a cached map handed to it a second
+    time produces scripts that call undefined variables: every view passes a copy (~20 ms for León).
+    """
+    return st_folium(copy.deepcopy(m), height=height, use_container_width=True,
+                     returned_objects=list(returned_objects), key=key)

@@ -11,7 +11,6 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from atlas.build import Atlas
 from atlas.clusters import HOTSPOT_CLASSES, cluster_polygons, dbscan_labels, getis_ord_hotspots, hdbscan_labels, zone_concentration
@@ -25,7 +24,7 @@ from atlas.maps.densidad import LQ_BREAKS, add_clusters, add_contours, add_heat,
 from atlas.quotients import class_lq, hex_lq, national_lq, rates_per_100k
 from atlas.settings import Region
 
-from .common import qp_get, qp_set
+from .common import qp_get, qp_set, show_map
 
 __all__ = ["render"]
 
@@ -369,7 +368,7 @@ def render(region: Region, atlas: Atlas) -> None:
     with col_map:
         with st.spinner("Calculando…"):
             m = _map(region.id, vista, (layer, clase, *params), atlas)
-        st_folium(m, height=600, use_container_width=True, returned_objects=[], key=f"densidad_mapa_{region.id}")
+        show_map(m, height=600, key=f"densidad_mapa_{region.id}")
         st.caption(ATTRIBUTION)
     with col_fig:
         _side_figures(vista, region.id, layer, clase, params, atlas)

@@ -7,7 +7,6 @@ import dataclasses
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from atlas._errors import AtlasError
 from atlas.build import Atlas
@@ -18,7 +17,7 @@ from atlas.maps.influencia import influence_map
 from atlas.network import network_for_region
 from atlas.settings import Region
 
-from .common import get_region, qp_get, qp_set
+from .common import get_region, qp_get, qp_set, show_map
 
 __all__ = ["render"]
 
@@ -151,7 +150,7 @@ def render(region: Region, atlas: Atlas) -> None:
     col_map, col_tab = st.columns([3, 2])
     with col_map:
         m = _map(region.id, origin, minutes, radius, res)
-        st_folium(m, height=600, use_container_width=True, returned_objects=[], key=f"influencia_mapa_{region.id}")
+        show_map(m, height=600, key=f"influencia_mapa_{region.id}")
         st.caption(ATTRIBUTION)
     with col_tab:
         table = res.summary.rename(columns={

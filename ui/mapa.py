@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from atlas.build import Atlas
 from atlas.figures import class_counts, historic_centre_table, plan_comparison
@@ -15,7 +12,7 @@ from atlas.layers import ALL_LAYER
 from atlas.maps.base import ATTRIBUTION, atlas_map, localise_assets
 from atlas.settings import Region
 
-from .common import data_limits, qp_get, qp_list, qp_set
+from .common import data_limits, qp_get, qp_list, qp_set, show_map
 from .region import add_covid_layer, published_panel
 
 __all__ = ["sidebar_filters", "render"]
@@ -83,9 +80,7 @@ def render(region: Region, atlas: Atlas, filters: Filters, covid: bool = False) 
     m, counts = _map_html(region.id, atlas, filters, covid)
     col_map, col_fig = st.columns([3, 1.25])
     with col_map:
-        # st_folium renames the map's elements in place (element._id), so a cached map handed to it a
-        # second time produces scripts that call undefined variables: give it a copy (~20 ms for León)
-        st_folium(copy.deepcopy(m), height=640, use_container_width=True, returned_objects=[], key=f"mapa_{region.id}")
+        show_map(m, height=640, key=f"mapa_{region.id}")
         st.caption(ATTRIBUTION)
     with col_fig:
         st.subheader("Cifras clave")

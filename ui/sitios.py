@@ -12,7 +12,6 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from atlas._errors import AtlasError
 from atlas.build import Atlas
@@ -33,7 +32,7 @@ from atlas.siting import (
 from atlas.uploads import candidates_from_upload
 from atlas.whatif import Scenario, WhatIf, compare_scenarios, scenarios_from_json, scenarios_to_json
 
-from .common import get_region, qp_get, qp_set
+from .common import get_region, qp_get, qp_set, show_map
 
 __all__ = ["render"]
 
@@ -255,7 +254,7 @@ def render(region: Region, atlas: Atlas) -> None:
         m = sites_map(region, table, screening.used, optimal=optimal, hospitals=atlas.layers["hospitales"],
                       facilities=whatif.facilities(), demand=demand.points, service_m=service_km * 1000)
         localise_assets(m)
-        out = st_folium(m, height=620, use_container_width=True, returned_objects=["last_clicked"], key="sitios_mapa")
+        out = show_map(m, height=620, returned_objects=["last_clicked"], key="sitios_mapa")
         st.caption(ATTRIBUTION)
         if _handle_click((out or {}).get("last_clicked"), mode, whatif):
             st.rerun()
