@@ -23,6 +23,7 @@ import importlib
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import geopandas as gpd
@@ -518,8 +519,12 @@ def catchment_view(atlas: Atlas, filters: Filters = Filters(), *, result=None) -
     figures += (KeyFigure("Orígenes distintos", _fmt(len(origins))),)
     p = result.params or {}
     net = result.network_info or {}
+    source = net.get("fuente", "")
+    if source in ("", "líneas"):  # network_from_lines names no source; the file says which lines
+        name = Path(str(net.get("archivo", ""))).name
+        source = f"carreteras de {name}" if name else "carreteras (líneas)"
     notes += [
-        f"Red: {net.get('fuente', 'carreteras de Natural Earth 1:10m')}; acceso fuera de la red a "
+        f"Red: {source}, {net.get('nodos', 0):,} nodos; acceso fuera de la red a "
         f"{p.get('velocidad_acceso_kmh', region.catchment.access_speed_kmh):g} km/h con circuidad {p.get('circuidad', region.catchment.circuity):g}.",
         "Población de las localidades del Censo 2020 (ITER) según su tiempo al origen más cercano.",
         *result.notes,
