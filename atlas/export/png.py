@@ -285,8 +285,9 @@ def map_figure(
         s.set_linewidth(0.8 * lw)
     _draw_scale_and_north(ax, bm, crs, f, lw)
     if not view.available:
-        ax.text(0.5, 0.5, _wrap(view.notes[0] if view.notes else "Análisis no disponible.", map_rect[2] * sz.width_in * 0.6, f * 1.3),
-                transform=ax.transAxes, ha="center", va="center", fontsize=f * 1.3, color="#7a1f1f", zorder=30,
+        # at the top, so it does not hide what the map still shows at its centre
+        ax.text(0.45, 0.95, _wrap(view.notes[0] if view.notes else "Análisis no disponible.", map_rect[2] * sz.width_in * 0.6, f * 1.3),
+                transform=ax.transAxes, ha="center", va="top", fontsize=f * 1.3, color="#7a1f1f", zorder=30,
                 bbox=dict(boxstyle="round,pad=0.8", facecolor=(1, 1, 1, 0.92), edgecolor="#7a1f1f"))
 
     # side panel: legend, key figures, notes (stacked from the top, measured as they are drawn)

@@ -168,7 +168,7 @@ def _around(center, half_deg: float) -> tuple[float, float, float, float]:
     return (lon - half_deg, lat - half_deg, lon + half_deg, lat + half_deg)
 
 
-def _extent(frames, *, trim: float = 0.0, pad: float = 0.06) -> tuple[float, float, float, float] | None:
+def _extent(frames, *, trim: float = 0.0, pad: float = 0.06, min_span: float = 0.03) -> tuple[float, float, float, float] | None:
     """Bounds of the frames' geometries (points trimmed to the ``trim``–``1-trim`` quantiles)."""
     xs, ys = [], []
     for gdf in frames:
@@ -187,7 +187,12 @@ def _extent(frames, *, trim: float = 0.0, pad: float = 0.06) -> tuple[float, flo
     if not xs:
         return None
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    dx, dy = max(x1 - x0, 0.01), max(y1 - y0, 0.01)
+    # one hospital, or a tight group, still gets a readable neighbourhood (about 3 km) around it
+    if x1 - x0 < min_span:
+        x0, x1 = (x0 + x1 - min_span) / 2, (x0 + x1 + min_span) / 2
+    if y1 - y0 < min_span:
+        y0, y1 = (y0 + y1 - min_span) / 2, (y0 + y1 + min_span) / 2
+    dx, dy = x1 - x0, y1 - y0
     return (x0 - pad * dx, y0 - pad * dy, x1 + pad * dx, y1 + pad * dy)
 
 
@@ -374,7 +379,7 @@ def density_view(atlas: Atlas, filters: Filters = Filters(), *, params=None) -> 
            "h3_resolucion": p.h3_resolution, "gi_permutaciones": p.hotspot_permutations, "gi_semilla": p.hotspot_seed}
     if len(units) < max(3, p.dbscan_min_points):
         return _unavailable("densidad", atlas, filters, f"con los filtros actuales quedan {len(units)} unidades de salud "
-                            f"({'–'.join(p.health_prefixes)}); se necesitan al menos {max(3, p.dbscan_min_points)}.", params=prm)
+                            f"(SCIAN {', '.join(p.health_prefixes)}); se necesitan al menos {max(3, p.dbscan_min_points)}.", params=prm)
     grid = kde_grid(units, crs=crs, bandwidth_m=p.bandwidth_m, cell_m=p.cell_m)
     bands = kde_contours(grid, list(p.contour_levels) or None)
     labels = dbscan_labels(units, crs=crs, eps_m=p.dbscan_eps_m, min_points=p.dbscan_min_points)
