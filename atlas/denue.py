@@ -233,6 +233,8 @@ def validate_establishments(
 
     reason[(reason == "") & (df["nom_estab"] == "")] = "sin_nombre"
     df["clase"] = resolve_codes(df["codigo_act"], df["nombre_act"])
+    # INEGI marks some SCIAN titles with a trailing "T" ("Hospitales generalesT"): a marker, not a letter
+    df["nombre_act"] = df["nombre_act"].str.replace(r"(?<=[a-záéíóúñ])T$", "", regex=True)
     reason[(reason == "") & (df["codigo_act"] == "") & (df["nombre_act"] == "")] = "sin_clase"
 
     lat_txt, lon_txt = df["latitud"], df["longitud"]

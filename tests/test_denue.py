@@ -163,3 +163,10 @@ def test_accepted_plus_quarantined_equals_input(kinds):
     assert len(res.accepted) + len(res.quarantine) == len(kinds)
     n_ok = sum(k in ("ok", "swapped", "blank_code") for k in dict.fromkeys(kinds))
     assert len(res.accepted) == n_ok  # repeats of the same row are exact duplicates
+
+
+def test_inegi_title_marker_is_dropped_from_class_names(tmp_path, toy_municipios):
+    text = "nom_estab,nombre_act,latitud,longitud\nH,Hospitales generalesT,21.1,-101.7\nX,Comercio al por menor de ropa de bebéT,21.1,-101.7\n"
+    acc = _validate(read_denue(_write(tmp_path, text)), toy_municipios).accepted
+    assert acc["nombre_act"].tolist() == ["Hospitales generales", "Comercio al por menor de ropa de bebé"]
+    assert acc["clase"].tolist() == ["62211", ""]

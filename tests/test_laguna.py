@@ -104,7 +104,7 @@ def test_address_variants_are_quarantined_not_distinct_classes(laguna_json):
 
     est = pyogrio.read_dataframe(out / "laguna" / "atlas.gpkg", layer="establecimientos")
     med = est[est["nom_estab"] == "UNIDAD MEDICA QUIRÚRGICA"]
-    assert sorted(med["nombre_act"]) == ["Consultorios dentalesT", "Consultorios médicosT", "Consultorios médicosT"]
+    assert sorted(med["nombre_act"]) == ["Consultorios dentales", "Consultorios médicos", "Consultorios médicos"]
 
 
 @pytest.mark.slow
