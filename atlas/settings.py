@@ -168,9 +168,9 @@ class Sites:
     h3_resolution: int = 8
     #: where the grid goes: "urbana" (urban mask) or "municipio" (the whole region)
     area: str = "urbana"
-    #: optional INEGI locality polygons (AGLOC); urban ones in the region form the mask.
-    #: Empty = mask derived from the data (H3 cells with >= urban_min_establishments of DENUE)
-    urban_mask: str = ""
+    #: optional INEGI locality polygon files (AGLOC, one per municipio); urban ones in the region form
+    #: the mask. Empty = mask derived from the data (H3 cells with >= urban_min_establishments of DENUE)
+    urban_mask: tuple[str, ...] = ()
     urban_min_establishments: int = 5
     service_km: float = 5.0
     k: int = 3

@@ -80,22 +80,25 @@ def region_localities(region) -> gpd.GeoDataFrame:
 
 
 def _locality_polygons(region) -> gpd.GeoDataFrame | None:
-    rel = region.sites.urban_mask
-    if not rel:
+    """INEGI locality polygons (AGLOC files, one per municipio) of the region, or None when none is set."""
+    frames = []
+    for rel in region.sites.urban_mask:
+        path = region.path(rel)
+        if not path.is_file():
+            log.warning("urban mask %s not found; skipped", path)
+            continue
+        try:
+            poly = gpd.read_file(path)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise DataError(f"{path}: cannot read the locality polygons ({exc}).") from exc
+        poly = poly.rename(columns={c: c.lower() for c in poly.columns if c != "geometry"})
+        if "cvegeo" not in poly.columns or poly.crs is None:
+            raise DataError(f"{path}: locality polygons need a 'cvegeo' column and a CRS.")
+        poly["cvegeo"] = poly["cvegeo"].astype(str)
+        frames.append(poly[poly["cvegeo"].str[:5].isin(set(region.municipios))].to_crs(4326))
+    if not frames:
         return None
-    path = region.path(rel)
-    if not path.is_file():
-        log.warning("urban mask %s not found; deriving the mask from DENUE", path)
-        return None
-    try:
-        poly = gpd.read_file(path)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise DataError(f"{path}: cannot read the locality polygons ({exc}).") from exc
-    poly = poly.rename(columns={c: c.lower() for c in poly.columns if c != "geometry"})
-    if "cvegeo" not in poly.columns or poly.crs is None:
-        raise DataError(f"{path}: locality polygons need a 'cvegeo' column and a CRS.")
-    poly["cvegeo"] = poly["cvegeo"].astype(str)
-    return poly[poly["cvegeo"].str[:5].isin(set(region.municipios))].to_crs(4326)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
 
 
 def candidate_area(region, atlas, *, mode: str | None = None):
