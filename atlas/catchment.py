@@ -624,6 +624,9 @@ def catchment_for_region(
         access=access, circle_center=center,
     )
     result.params["origen"] = origin
+    if origin == "hospitales" and region.cobertura_parcial:
+        result.notes.insert(0, f"Los orígenes son solo los {len(origins)} hospitales del DENUE disponible, que es parcial: "
+                               + " ".join(region.cobertura_parcial.split()))
     return result
 
 

@@ -56,3 +56,13 @@ def test_partial_regions_say_what_is_missing(region_id):
     if region.detalle_scian == "subrama":
         # at subrama level public/private is unknown: the banner must say it
         assert "público" in region.cobertura_parcial and "privado" in region.cobertura_parcial
+
+
+@pytest.mark.slow
+def test_catchment_from_partial_hospitals_says_so():
+    from atlas.catchment import catchment_for_region
+
+    region = load_region("laguna")
+    origins = gpd.GeoDataFrame({"nombre": ["H"]}, geometry=gpd.points_from_xy([-103.4565], [25.5395]), crs=4326)
+    res = catchment_for_region(region, origin="hospitales", origins=origins, minutes=[60])
+    assert res.notes[0].startswith("Los orígenes son solo los 1 hospitales del DENUE disponible, que es parcial")
