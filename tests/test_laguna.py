@@ -413,3 +413,14 @@ def test_export_carries_the_region_and_its_limits(laguna_json, tmp_path):
     assert any(n.startswith("Cobertura parcial: El DENUE disponible para La Laguna") for n in meta["vistas"]["hospitales"]["notas"])
     assert {f["properties"]["sector"] for f in hosp["features"]} == {"sin distinguir"} and len(hosp["features"]) == 5
     assert len(quarantine) == 58
+
+
+def test_export_key_figures_do_not_invent_public_private(laguna, laguna_json):
+    from atlas.build import read_atlas
+    from atlas.export.views import hospitals_view
+
+    _, out = laguna_json
+    view = hospitals_view(read_atlas(laguna, out))
+    figures = {f.label: f.value for f in view.figures}
+    assert figures["Hospitales privados / públicos"] == "sin distinguir (SCIAN por subrama)"
+    assert "Hospitales privados" not in figures and figures["Hospitales en el mapa"] == "5"

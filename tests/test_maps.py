@@ -51,3 +51,9 @@ def test_standalone_html_inlines_leaflet():
     html = standalone_html(atlas_map(load_region("leon"), _layers(), load_layer_specs(), tiles=False))
     assert "__LOCAL__" not in html and "/app/static" not in html
     assert "Leaflet" in html and len(html) > 150_000
+
+
+def test_standalone_html_inlines_leaflet_images():
+    html = standalone_html(atlas_map(load_region("leon"), _layers(), load_layer_specs(), tiles=False))
+    assert "url(images/" not in html
+    assert "url(data:image/png;base64," in html

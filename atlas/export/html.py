@@ -9,8 +9,6 @@ through :func:`~atlas.maps.base.html_escape`), and GeoJSON travels through ``toj
 
 from __future__ import annotations
 
-import base64
-import re
 
 import folium
 import geopandas as gpd
@@ -19,7 +17,7 @@ from folium.map import Layer
 from jinja2 import Template
 
 from ..layers import LayerSpec
-from ..maps.base import STATIC_DIR, add_legend, add_points, base_map, html_escape, popup_html, standalone_html
+from ..maps.base import add_legend, add_points, base_map, html_escape, popup_html, standalone_html
 from .basemap import context_from_region
 from .views import MapView
 
@@ -121,17 +119,6 @@ def html_map(view: MapView, *, tiles: bool = True, context: bool = True) -> foli
     return m
 
 
-def _inline_images(text: str) -> str:
-    """Leaflet's CSS points at ``images/*.png`` beside it; a single file needs them as data URIs."""
-    def _data(match):
-        path = STATIC_DIR / "images" / match.group(1)
-        if not path.is_file():
-            return match.group(0)
-        return f"url(data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})"
-
-    return re.sub(r"url\(images/([A-Za-z0-9_.-]+\.png)\)", _data, text)
-
-
 def html_document(view: MapView, *, tiles: bool = True) -> str:
     """One self-contained HTML file (Leaflet and its images inlined) of the view."""
-    return _inline_images(standalone_html(html_map(view, tiles=tiles)))
+    return standalone_html(html_map(view, tiles=tiles))

@@ -323,10 +323,17 @@ def hospitals_view(atlas: Atlas, filters: Filters = Filters()) -> MapView:
     if plan.get("clases"):
         tables.append(Table("DENUE actual frente a las cifras del plan", plan_comparison(plan, health), str(plan.get("fuente", ""))))
     shown = sum(len(lyr.data) for lyr in draw if lyr.kind == "puntos")
+    if (atlas.summary or {}).get("sector_distinguible") is False:
+        # subrama-level data cannot tell public from private: say so instead of printing zeros
+        by_sector = (KeyFigure("Hospitales privados / públicos", "sin distinguir (SCIAN por subrama)"),)
+    else:
+        by_sector = (
+            KeyFigure("Hospitales privados", _fmt(int((hosp["sector"] == "privado").sum()))),
+            KeyFigure("Hospitales públicos", _fmt(int((hosp["sector"] == "público").sum()))),
+        )
     figures = (
         KeyFigure("Hospitales en el mapa", _fmt(len(hosp))),
-        KeyFigure("Hospitales privados", _fmt(int((hosp["sector"] == "privado").sum()))),
-        KeyFigure("Hospitales públicos", _fmt(int((hosp["sector"] == "público").sum()))),
+        *by_sector,
         KeyFigure("Establecimientos en el mapa", _fmt(shown)),
         KeyFigure("Unidades de salud 621–623 (todas)", _fmt((atlas.summary or {}).get("unidades_salud", {}).get("621_623", float("nan")))),
     )

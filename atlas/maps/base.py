@@ -8,9 +8,9 @@ data travels as JSON (``tojson`` escapes ``<`` and ``>``), so an establishment c
 
 from __future__ import annotations
 
+import base64
 import html
 import re
-from pathlib import Path
 
 import folium
 import geopandas as gpd
@@ -283,7 +283,8 @@ def localise_assets(m: folium.Map, base_url: str = STATIC_URL) -> folium.Map:
 
 
 def standalone_html(m: folium.Map) -> str:
-    """The map as one self-contained HTML file: Leaflet and plugins inlined, opens without the app."""
+    """The map as one self-contained HTML file: Leaflet, plugins and their images inlined; opens without
+    the app or the internet (tiles aside)."""
     localise_assets(m, base_url="__LOCAL__")
     text = m.get_root().render()
 
@@ -291,9 +292,19 @@ def standalone_html(m: folium.Map) -> str:
         path = STATIC_DIR / match.group(1)
         return f"<script>{path.read_text(encoding='utf-8')}</script>" if path.is_file() else match.group(0)
 
+    def _image(match):
+        path = STATIC_DIR / "images" / match.group(1)
+        if not path.is_file():
+            return match.group(0)
+        return f"url(data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()})"
+
     def _css(match):
         path = STATIC_DIR / match.group(1)
-        return f"<style>{path.read_text(encoding='utf-8')}</style>" if path.is_file() else match.group(0)
+        if not path.is_file():
+            return match.group(0)
+        # Leaflet's CSS points at images/*.png beside it; one file needs them as data URIs
+        css = re.sub(r"url\(images/([A-Za-z0-9_.-]+\.png)\)", _image, path.read_text(encoding="utf-8"))
+        return f"<style>{css}</style>"
 
     text = re.sub(r'<script src="__LOCAL__/([^"]+)"></script>', _js, text)
     text = re.sub(r'<link rel="stylesheet" href="__LOCAL__/([^"]+)"/?>', _css, text)
