@@ -59,3 +59,12 @@ def test_empty_and_malformed_files(tmp_path, capsys):
     bad.write_text("nombre_act,x\nFarmacias,1\n")
     assert main(["build", "--denue", str(bad), "--out", str(tmp_path)]) == 2
     assert "cols.csv: missing DENUE column(s): nom_estab" in capsys.readouterr().err
+
+
+def test_build_dir_from_environment(tmp_path, monkeypatch, capsys):
+    p = tmp_path / "mio.csv"
+    p.write_text("nom_estab,nombre_act,latitud,longitud\nH,Hospitales generales del sector privado,21.1221,-101.6823\n")
+    monkeypatch.setenv("ATLAS_BUILD_DIR", str(tmp_path / "builds"))
+    assert main(["build", "--region", "leon", "--denue", str(p), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["salida"] == str(tmp_path / "builds" / "leon")
+    assert (tmp_path / "builds" / "leon" / "atlas.gpkg").is_file()

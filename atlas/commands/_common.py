@@ -7,17 +7,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..settings import PROJECT_ROOT, load_region
+from ..settings import load_region
 
-__all__ = ["add_region_args", "region_from_args", "emit", "DEFAULT_OUT"]
+__all__ = ["add_region_args", "region_from_args", "emit", "BUILD_DIR_HELP"]
 
-DEFAULT_OUT = PROJECT_ROOT / "data" / "build"
+#: the build directory is resolved by atlas.build.default_out_dir() when the option is not given
+BUILD_DIR_HELP = "build directory (default $ATLAS_BUILD_DIR or data/build)"
 
 
 def add_region_args(p, *, denue: bool = True) -> None:
     p.add_argument("--region", default="leon", help="region id (config/<region>.toml); default leon")
     p.add_argument("--data-dir", type=Path, default=None, help="data directory (default $ATLAS_DATA_DIR or ../shared/data)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"build directory (default {DEFAULT_OUT})")
+    p.add_argument("--out", type=Path, default=None, help=BUILD_DIR_HELP)
     if denue:
         p.add_argument("--denue", type=Path, action="append", default=None, metavar="PATH",
                        help="DENUE CSV/ZIP replacing the region's configured files (repeatable)")

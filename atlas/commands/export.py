@@ -18,7 +18,7 @@ from ..export.files import FORMATS, export_files
 from ..export.png import BASEMAPS, SIZES
 from ..export.views import VIEWS
 from ..filters import Filters
-from ._common import DEFAULT_OUT, emit, region_from_args
+from ._common import BUILD_DIR_HELP, emit, region_from_args
 
 __all__ = ["register", "run", "filters_from_args"]
 
@@ -29,7 +29,7 @@ def register(sub) -> None:
     p = sub.add_parser("export", help="export a view as PNG, PDF, PowerPoint, HTML, GeoPackage or CSV", description=__doc__)
     p.add_argument("--region", default="leon", help="region id (config/<region>.toml); default leon")
     p.add_argument("--data-dir", type=Path, default=None, help="data directory (default $ATLAS_DATA_DIR or ../shared/data)")
-    p.add_argument("--build-dir", type=Path, default=DEFAULT_OUT, help=f"build directory (default {DEFAULT_OUT})")
+    p.add_argument("--build-dir", type=Path, default=None, help=BUILD_DIR_HELP)
     p.add_argument("--denue", type=Path, action="append", default=None, metavar="PATH",
                    help="DENUE CSV/ZIP replacing the region's configured files (repeatable), as in atlas build")
     p.add_argument("--view", default="hospitales", choices=[*VIEWS, "todo"], help="view to export (default hospitales)")
