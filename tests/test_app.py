@@ -26,7 +26,7 @@ def test_app_renders_leon_in_spanish(app):
     assert metrics["Hospitales"] == "60"
     assert metrics["Hospitales privados"] == "36"
     assert metrics["Hospitales públicos"] == "24"
-    assert metrics["Unidades de salud 621–623"] == "3,132"
+    assert metrics["Unidades 621–623"] == "3,132"
 
 
 def test_filters_update_the_url(app):

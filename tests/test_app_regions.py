@@ -66,7 +66,7 @@ def test_switch_from_leon_to_laguna_and_back(app):
     assert any(c.value.startswith("Municipios de la región (5): Torreón, Matamoros, Francisco I. Madero, Gómez Palacio, Lerdo. "
                                   "Zona metropolitana propiamente dicha (4)") for c in app.caption)
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Hospitales"] == "5" and metrics["Unidades de salud 621–623"] == "222"
+    assert metrics["Hospitales"] == "5" and metrics["Unidades 621–623"] == "222"
     # public/private cannot be told apart: no misleading zeros, a plain sentence instead
     assert "Hospitales privados" not in metrics and "Hospitales públicos" not in metrics
     assert any("Sector de los hospitales: **sin distinguir**" in c.value for c in app.caption)

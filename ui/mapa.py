@@ -88,7 +88,7 @@ def render(region: Region, atlas: Atlas, filters: Filters, covid: bool = False) 
         hosp = atlas.layers["hospitales"]
         c1, c2 = st.columns(2)
         c1.metric("Hospitales", f"{len(hosp):,}")
-        c2.metric("Unidades de salud 621–623", f"{s['unidades_salud']['621_623']:,}",
+        c2.metric("Unidades 621–623", f"{s['unidades_salud']['621_623']:,}",
                   help="Consultorios, hospitales y residencias (SCIAN 621–623). Con asistencia social (624): "
                   f"{s['unidades_salud']['621_624']:,}.")
         if s.get("sector_distinguible") is False:
@@ -102,8 +102,14 @@ def render(region: Region, atlas: Atlas, filters: Filters, covid: bool = False) 
         shown = sum(counts.get(k, 0) for k in filters.capas if k in counts)
         st.caption(f"En el mapa con los filtros actuales: {shown:,} establecimientos.")
         ch = s["ciudad_historica"]
-        st.markdown(f"**{ch['nombre']}** ({'aproximada' if ch['aproximada'] else 'oficial'}, {ch['area_km2']} km²)")
-        st.dataframe(historic_centre_table(atlas.layers, point_ids, {k: v.etiqueta for k, v in specs.items()}), hide_index=True, width="stretch")
+        inside = ch["dentro"]
+        st.metric(f"En {ch['nombre']}", f"{inside.get('hospitales', 0)} hospitales",
+                  help=f"{'Delimitación aproximada' if ch['aproximada'] else 'Polígono oficial'}, {ch['area_km2']} km². "
+                       "La tabla completa está debajo del mapa.")
+        st.caption(f"y {inside.get('unidades_auxiliares', 0):,} unidades auxiliares dentro de la zona.")
+    ch = atlas.summary["ciudad_historica"]
+    st.markdown(f"**{ch['nombre']}**: dentro y fuera ({'aproximada' if ch['aproximada'] else 'oficial'}, {ch['area_km2']} km²)")
+    st.dataframe(historic_centre_table(atlas.layers, point_ids, {k: v.etiqueta for k, v in specs.items()}), hide_index=True, width="stretch")
     plan = region.plan or {}
     if plan.get("clases"):
         st.subheader("DENUE actual frente a las cifras del plan")
