@@ -182,3 +182,16 @@ def test_analysis_views_render_again_from_cache(app_url, browser, first, second,
         else:
             page.wait_for_timeout(1500)
     assert not errors, errors
+
+
+def test_click_on_the_sites_map_adds_a_hypothetical_hospital(app_url, browser):
+    """The investment office's what-if: a click on the map drops a hospital and the figures follow."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{app_url}/?region=leon&vista=sitios", timeout=120_000)
+    page.get_by_text("0 hipotéticos · 0 retirados").wait_for(timeout=240_000)
+    frame, _ = _map_frame(page, ".map-legend", "Sitios para nuevos hospitales", timeout_s=240)
+    frame.locator(".leaflet-container").click(position={"x": 300, "y": 300})
+    page.get_by_text("1 hipotéticos · 0 retirados").wait_for(timeout=120_000)
+    assert not errors, errors
