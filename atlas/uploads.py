@@ -153,6 +153,8 @@ def _read_csv(raw: bytes, filename: str, max_rows: int):
         header = next(reader)
     except StopIteration:
         raise DataError(f"{filename}: the file is empty.") from None
+    except csv.Error as exc:
+        raise DataError(f"{filename}: not a readable CSV ({exc}).") from None
     lat_c, lon_c = _pick(header, _LAT), _pick(header, _LON)
     if lat_c is None or lon_c is None:
         raise DataError(
@@ -164,7 +166,11 @@ def _read_csv(raw: bytes, filename: str, max_rows: int):
     ni = header.index(label_c) if label_c else None
     rows, problems = [], []
     n = 0
-    for line_no, rec in enumerate(reader, start=2):
+    try:
+        records = list(enumerate(reader, start=2))
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit: the file as a whole is bad
+        raise DataError(f"{filename}: not a readable CSV ({exc}).") from None
+    for line_no, rec in records:
         if not any(cell.strip() for cell in rec):
             continue
         n += 1
@@ -185,9 +191,13 @@ def _read_geojson(raw: bytes, filename: str, max_rows: int):
         raise DataError(f"{filename}: not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise DataError(f'{filename}: expected a GeoJSON FeatureCollection; got type {doc.get("type") if isinstance(doc, dict) else type(doc).__name__!r}.')
-    crs = (((doc.get("crs") or {}).get("properties") or {}).get("name")) if isinstance(doc.get("crs"), dict) else None
-    if crs is not None and crs not in _WGS84:
+    crs_doc = doc.get("crs")
+    props = crs_doc.get("properties") if isinstance(crs_doc, dict) else None
+    crs = props.get("name") if isinstance(props, dict) else None
+    if crs is not None and not (isinstance(crs, str) and crs in _WGS84):
         raise DataError(f"{filename}: CRS {crs!r}; GeoJSON must be WGS84 lon/lat (EPSG:4326). Reproject it first.")
+    if doc["type"] == "FeatureCollection" and "features" not in doc:
+        raise DataError(f"{filename}: the FeatureCollection has no 'features' list.")
     feats = doc["features"] if doc["type"] == "FeatureCollection" else [doc]
     if not isinstance(feats, list):
         raise DataError(f"{filename}: 'features' is not a list.")

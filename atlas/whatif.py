@@ -222,18 +222,26 @@ def scenarios_from_json(text: str) -> list[Scenario]:
             continue
         try:
             km = float(s.get("servicio_km"))
-            if not km > 0:
+            if not (km > 0 and np.isfinite(km)):
                 raise ValueError
         except (TypeError, ValueError):
             problems.append(f"escenario {i} ({s['nombre']}): servicio_km {s.get('servicio_km')!r} no es un número > 0")
             continue
-        added = s.get("agregados", [])
+        added, removed, figures = s.get("agregados", []), s.get("retirados", []), s.get("cifras") or {}
+        # a hand-edited file may hold anything: every shape problem is reported, never raised raw
+        if not isinstance(added, list) or not isinstance(removed, list) or not isinstance(figures, dict):
+            problems.append(f"escenario {i} ({s['nombre']}): 'agregados' y 'retirados' deben ser listas y 'cifras' un objeto")
+            continue
         bad = [a for a in added if not (isinstance(a, dict) and _is_latlon(a.get("lat"), a.get("lon")))]
         if bad:
             problems.append(f"escenario {i} ({s['nombre']}): {len(bad)} hospital(es) sin lat/lon válidos")
             continue
-        out.append(Scenario(s["nombre"], km, list(added), [str(r) for r in s.get("retirados", [])],
-                            {k: float(v) for k, v in (s.get("cifras") or {}).items()}))
+        try:
+            cifras = {str(k): float(v) for k, v in figures.items()}
+        except (TypeError, ValueError):
+            problems.append(f"escenario {i} ({s['nombre']}): 'cifras' debe tener solo números")
+            continue
+        out.append(Scenario(s["nombre"], km, list(added), [str(r) for r in removed], cifras))
     if problems:
         raise DataError("scenarios file: " + "; ".join(problems) + ".")
     return out

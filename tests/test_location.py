@@ -252,3 +252,17 @@ def test_scenarios_file_problems_are_reported_together():
     with pytest.raises(DataError, match="not valid JSON"):
         scenarios_from_json("{")
     assert Scenario("x", 5.0).agregados == []
+
+
+@pytest.mark.parametrize("fields", [
+    '"agregados": null', '"retirados": null', '"cifras": [1]', '"cifras": {"total": "mucho"}',
+])
+def test_scenarios_file_with_wrong_shapes_is_a_data_error(fields):
+    # a hand-edited scenarios file used to raise TypeError/ValueError/AttributeError past the view's handler
+    with pytest.raises(DataError, match="escenario 1 \\(A\\)"):
+        scenarios_from_json('{"escenarios": [{"nombre": "A", "servicio_km": 5, ' + fields + '}]}')
+
+
+def test_scenarios_file_refuses_an_infinite_radius():
+    with pytest.raises(DataError, match="servicio_km"):
+        scenarios_from_json('{"escenarios": [{"nombre": "A", "servicio_km": "inf"}]}')

@@ -406,3 +406,17 @@ def test_partial_denue_warns_that_the_proxy_is_partial(leon, leon_atlas, leon_si
     partial = dataclasses.replace(leon, cobertura_parcial="solo el centro")
     res = siting_for_region(partial, leon_atlas, **args)
     assert PARTIAL_PROXY_NOTE in res.notes and PARTIAL_PROXY_NOTE in res.to_dict()["avisos"]
+
+
+def test_malformed_uploads_are_data_errors_not_crashes():
+    # each of these used to escape as KeyError / AttributeError / TypeError / csv.Error and kill the view
+    with pytest.raises(DataError, match="no 'features'"):
+        candidates_from_upload('{"type": "FeatureCollection"}', "x.geojson")
+    with pytest.raises(DataError, match="WGS84"):
+        candidates_from_upload('{"type": "FeatureCollection", "crs": {"properties": {"name": ["EPSG:6372"]}}, '
+                               '"features": []}', "x.geojson")
+    up = candidates_from_upload('{"type": "FeatureCollection", "crs": {"properties": ["x"]}, "features": []}', "x.geojson")
+    assert len(up.candidates) == 0
+    with pytest.raises(DataError, match="not a readable CSV"):
+        candidates_from_upload('lat,lon,nombre\n21.1,-101.6,"' + "x" * 200_000 + '"\n', "x.csv")
+
