@@ -27,7 +27,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ._errors import ConfigError, DataError
-from .geo import to_metric
+from .geo import _located, to_metric
 
 __all__ = ["Demand", "DEMAND_KINDS", "demand_from_agebs", "demand_from_localities"]
 
@@ -75,7 +75,7 @@ def _check_localities(localities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         raise DataError(f"localities need columns {sorted(need)}; got {sorted(localities.columns)}.")
     if localities.crs is None:
         raise DataError("The localities have no CRS; expected EPSG:4326 (atlas.geo.localities_from_iter).")
-    loc = localities[localities.geometry.notna() & ~localities.geometry.is_empty & (localities["POBTOT"] > 0)]
+    loc = localities[_located(localities) & (localities["POBTOT"] > 0).to_numpy()]
     return loc.to_crs(4326)
 
 
@@ -140,7 +140,7 @@ def demand_from_localities(
         })
     ]
     notes = []
-    est = establishments[establishments.geometry.notna() & ~establishments.geometry.is_empty].to_crs(4326)
+    est = establishments[_located(establishments)].to_crs(4326)
     owner = _owner(big, est, crs, split_radius_km, locality_polygons)
     for code, pob, name, geom in zip(big["CVEGEO_LOC"], big["POBTOT"], big.get("NOM_LOC", big["CVEGEO_LOC"]), big.geometry):
         mine = est[owner == code]

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from ._errors import DataError
 
@@ -39,6 +40,20 @@ def to_metric(gdf: gpd.GeoDataFrame, crs: str = "EPSG:6372") -> gpd.GeoDataFrame
     if gdf.crs is None:
         raise DataError("The frame has no CRS; set it (EPSG:4326 for DENUE) before measuring.")
     return gdf.to_crs(crs)
+
+
+def _located(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """Boolean mask of the rows whose point geometry is present, not empty and has finite x, y.
+
+    ``points_from_xy`` turns blank coordinates into ``POINT (NaN NaN)``, which is neither missing nor
+    empty, so ``notna() & ~is_empty`` alone lets it through to a KD-tree that refuses it.
+    """
+    arr = np.asarray(gdf.geometry.array, dtype=object)
+    ok = ~shapely.is_missing(arr) & ~shapely.is_empty(arr)
+    idx = np.flatnonzero(ok)
+    if len(idx):
+        ok[idx] = np.isfinite(shapely.get_x(arr[idx])) & np.isfinite(shapely.get_y(arr[idx]))
+    return ok
 
 
 def _require(path: Path, what: str) -> Path:
@@ -112,8 +127,8 @@ def localities_from_iter(path: Path | str) -> gpd.GeoDataFrame:
     """All census localities (INEGI ITER 2020) as points with ``POBTOT``.
 
     Adds ``CVEGEO_MUN`` (5 digits) and ``CVEGEO_LOC`` (9 digits). Coordinates may be decimal or DMS
-    text. Localities without coordinates are kept with an empty geometry so population totals
-    still reconcile with the table.
+    text. Localities without coordinates are kept (as ``POINT (NaN NaN)``; filter them with
+    ``_located``) so population totals still reconcile with the table.
     """
     path = _require(Path(path), "census localities (ITER)")
     df = pd.read_csv(path, dtype=str, encoding_errors="replace")

@@ -23,7 +23,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ._errors import ConfigError, DataError
-from .geo import to_metric
+from .geo import _located, to_metric
 
 __all__ = [
     "CRITERIA",
@@ -156,9 +156,9 @@ def candidates_from_points(lat, lon, *, origen: str = "clic", etiquetas=None, pr
 
 
 def _xy(gdf: gpd.GeoDataFrame, crs: str) -> np.ndarray:
-    g = to_metric(gdf, crs).geometry
-    ok = g.notna() & ~g.is_empty
-    return np.column_stack([g[ok].x.to_numpy(), g[ok].y.to_numpy()])
+    """Metric coordinates of the located rows only (see :func:`atlas.geo._located`)."""
+    g = to_metric(gdf[_located(gdf)], crs).geometry
+    return np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
 
 
 def criterion_nearest_hospital(
@@ -230,6 +230,9 @@ def criterion_local_demand(candidates, demand: gpd.GeoDataFrame, *, radius_m: fl
     out = pd.Series(0.0, index=candidates.index, name="demanda_local")
     if demand.empty or candidates.empty:
         return out
+    demand = demand[_located(demand)]  # the tree's rows and the weights must be the same rows
+    if demand.empty:
+        return out
     tree = cKDTree(_xy(demand, crs))
     w = demand["demanda"].to_numpy(dtype=float)
     hits = tree.query_ball_point(_xy(candidates, crs), r=radius_m)
@@ -245,7 +248,7 @@ def criterion_marginalisation(candidates, demand: gpd.GeoDataFrame, *, radius_m:
     out = pd.Series(np.nan, index=candidates.index, name="marginacion")
     if "marginacion" not in demand.columns or candidates.empty:
         return out
-    ag = demand[demand["marginacion"].notna()]
+    ag = demand[demand["marginacion"].notna().to_numpy() & _located(demand)]
     if ag.empty:
         return out
     tree = cKDTree(_xy(ag, crs))

@@ -420,3 +420,17 @@ def test_malformed_uploads_are_data_errors_not_crashes():
     with pytest.raises(DataError, match="not a readable CSV"):
         candidates_from_upload('lat,lon,nombre\n21.1,-101.6,"' + "x" * 200_000 + '"\n', "x.csv")
 
+
+def test_demand_rows_without_a_location_neither_crash_nor_shift_weights(toy):
+    cands = toy[0]
+    # a census locality with blank coordinates is read as POINT (NaN NaN), neither missing nor empty
+    loc = gpd.GeoDataFrame({"CVEGEO_LOC": ["110200001", "110200002"], "NOM_LOC": ["A", "Sin coordenadas"],
+                            "POBTOT": [100, 12]},
+                           geometry=gpd.points_from_xy([cands.geometry.x.iloc[0], np.nan],
+                                                       [cands.geometry.y.iloc[0], np.nan]), crs=4326)
+    d = demand_from_localities(loc, cands.iloc[:0], crs=CRS)
+    assert d.points["clave"].tolist() == ["110200001"]
+    assert criterion_local_demand(cands, d.points, radius_m=500, crs=CRS).tolist() == [100.0, 0.0, 0.0]
+    # an empty point ahead of a located one: the weights must stay with their own points
+    dem = gpd.GeoDataFrame({"demanda": [100.0, 1.0]}, geometry=[shapely.Point(), cands.geometry.iloc[2]], crs=4326)
+    assert criterion_local_demand(cands, dem, radius_m=500, crs=CRS).tolist() == [0.0, 0.0, 1.0]
