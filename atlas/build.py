@@ -23,7 +23,7 @@ import pyogrio
 from . import __version__
 from ._errors import DataError
 from .denue import REASONS, establishments_from_denue
-from .geo import localities_from_iter, municipalities_from_gpkg, region_polygon
+from .geo import area_km2, localities_from_iter, municipalities_from_gpkg, region_polygon
 from .historic import historic_zone, inside
 from .layers import ALL_LAYER, LayerSpec, layers_from_establishments, load_layer_specs
 from .scian import CLASES, SUBRAMAS
@@ -136,7 +136,7 @@ def _summary(region: Region, layers, res, paths, zone) -> dict:
     por_clase = (
         allest[allest["capa"] != ""].groupby(["capa", "clase"]).size().rename("n").reset_index()
     )
-    area_km2 = float(zone.to_crs(region.crs_metric).area.sum() / 1e6)
+    zone_km2 = float(area_km2(zone).sum())
     h = layers["hospitales"]
     return {
         "region": region.id,
@@ -175,7 +175,7 @@ def _summary(region: Region, layers, res, paths, zone) -> dict:
             "nombre": str(zone["nombre"].iloc[0]),
             "aproximada": bool(zone["aproximada"].iloc[0]),
             "fuente": str(zone["fuente"].iloc[0]),
-            "area_km2": round(area_km2, 3),
+            "area_km2": round(zone_km2, 3),
             "dentro": {k: int(layers[k]["en_ciudad_historica"].sum()) for k in point_ids},
         },
     }

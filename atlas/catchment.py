@@ -30,6 +30,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ._errors import ConfigError, DataError
+from .geo import area_km2
 from .network import Network, nearest_nodes, shortest_paths
 
 __all__ = [
@@ -372,7 +373,7 @@ def bands_from_network(reach: Reach, minutes: tuple[int, ...] | list[int], *, qu
         keep = r > 1.0  # discs under a metre add nothing visible
         discs = shapely.buffer(shapely.points(xy[keep]), r[keep], quad_segs=quad_segs)
         poly = shapely.union_all(discs) if len(discs) else shapely.Polygon()
-        areas.append(poly.area / 1e6)
+        areas.append(area_km2(poly, net.crs))
         geoms.append(shapely.transform(poly, lambda c: np.column_stack(to_ll.transform(c[:, 0], c[:, 1]))))
     return gpd.GeoDataFrame({"minutos": list(thresholds), "area_km2": np.round(areas, 1)}, geometry=geoms, crs=4326)
 

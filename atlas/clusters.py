@@ -23,6 +23,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 
 from ._errors import ConfigError, DataError
 from .density import _located, points_xy
+from .geo import area_km2
 from .quotients import HEALTH_PREFIXES, is_health, location_quotient
 
 __all__ = [
@@ -231,7 +232,7 @@ def cluster_polygons(
                 "hospitales": "; ".join(names),
                 "n_hospitales": len(names),
                 "en_ciudad_historica": share,
-                "area_km2": poly.area / 1e6,
+                "area_km2": area_km2(poly, crs),
                 "geometry": poly,
             }
         )
@@ -436,7 +437,7 @@ def zone_concentration(
     health = is_health(establishments["clase"], prefixes).to_numpy()
     h_in, all_in = int((health & e_in.to_numpy()).sum()), int(e_in.sum())
     h_city, all_city = int((health & e_city.to_numpy()).sum()), int(e_city.sum())
-    a_zone, a_city = zone_m.area / 1e6, city_m.area / 1e6
+    a_zone, a_city = area_km2(zone_m, crs), area_km2(city_m, crs)
     d_zone = int(u_in.sum()) / a_zone
     d_city = int(u_city.sum()) / a_city
     city_share = h_city / all_city if all_city else math.nan

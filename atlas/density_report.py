@@ -27,6 +27,7 @@ from .clusters import (
     zone_concentration,
 )
 from .density import kde_grid
+from .geo import area_km2
 from .layers import ALL_LAYER
 from .hexagons import cells_polygon, footprint_cells, hex_cells, hex_counts
 from .quotients import class_lq, hex_lq, is_health, national_lq, rates_per_100k
@@ -225,8 +226,8 @@ def density_report(
         "hexagonos": {
             "resolucion_h3": res,
             "hexagonos_huella_urbana": len(cells),
-            # measured in the metric CRS like the Ciudad Histórica (H3's geodesic areas differ by ~1 %)
-            "area_huella_km2": round(float(gpd.GeoSeries([city], crs=4326).to_crs(crs).area.iloc[0] / 1e6), 2),
+            # equal-area, like the Ciudad Histórica (agrees with H3's geodesic cell areas)
+            "area_huella_km2": round(area_km2(city), 2),
             "hexagonos_con_unidades": int((hexes["n"] > 0).sum()),
             "max_unidades": int(hexes.at[top_cell, "n"]),
             "max_h3": top_cell,

@@ -19,7 +19,9 @@ import shapely
 from ._errors import DataError
 
 __all__ = [
+    "EQUAL_AREA_CRS",
     "MEXICO_BOUNDS",
+    "area_km2",
     "conapo_municipal",
     "conapo_ageb",
     "localities_from_iter",
@@ -33,6 +35,25 @@ log = logging.getLogger(__name__)
 
 #: (min_lon, min_lat, max_lon, max_lat) of Mexico's territory with a small margin
 MEXICO_BOUNDS = (-118.6, 14.3, -86.5, 32.9)
+
+
+#: Albers equal-area conic on INEGI's Lambert parameters (EPSG:6372's standard parallels and origin):
+#: EPSG:6372 keeps shapes, not areas (its area factor is ~0.991 at León), so every km² is measured here.
+EQUAL_AREA_CRS = (
+    "+proj=aea +lat_0=12 +lon_0=-102 +lat_1=17.5 +lat_2=29.5 +x_0=2500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
+)
+
+
+def area_km2(geoms, crs=4326):
+    """Areas in km² measured in :data:`EQUAL_AREA_CRS`: a float for one geometry, else a Series.
+
+    ``geoms`` is a GeoSeries/GeoDataFrame (its own CRS is used) or a shapely geometry in ``crs``.
+    """
+    if isinstance(geoms, (gpd.GeoSeries, gpd.GeoDataFrame)):
+        if geoms.crs is None:
+            raise DataError("Cannot measure areas of geometries without a CRS.")
+        return geoms.to_crs(EQUAL_AREA_CRS).area / 1e6
+    return float(gpd.GeoSeries([geoms], crs=crs).to_crs(EQUAL_AREA_CRS).area.iloc[0] / 1e6)
 
 
 def to_metric(gdf: gpd.GeoDataFrame, crs: str = "EPSG:6372") -> gpd.GeoDataFrame:

@@ -10,6 +10,7 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -230,9 +231,14 @@ def test_zone_concentration_by_hand():
                      geometry=gpd.points_from_xy(*zip(*(others_in + others_out))), crs=CRS).to_crs(4326)], ignore_index=True)
     z = zone_concentration(units, est, zone, city, crs=CRS)
     assert (z["unidades_dentro"], z["unidades_fuera"], z["participacion_dentro"]) == (10, 10, 0.5)
-    assert z["area_zona_km2"] == pytest.approx(1.0, rel=1e-6) and z["area_ciudad_km2"] == pytest.approx(4.0, rel=1e-6)
-    assert z["densidad_zona_km2"] == pytest.approx(10.0, rel=1e-6) and z["densidad_ciudad_km2"] == pytest.approx(5.0, rel=1e-6)
-    assert z["razon_densidad"] == pytest.approx(2.0, rel=1e-6)
+    # areas are true ground areas (equal-area CRS): a 1 km square drawn in the conformal EPSG:6372 is not
+    # 1 km² on the ground; the geodesic area on the ellipsoid is the independent reference
+    geod = pyproj.Geod(ellps="GRS80")
+    a_zone, a_city = (abs(geod.geometry_area_perimeter(g)[0]) / 1e6 for g in (zone, city))
+    assert a_zone == pytest.approx(1.0, rel=0.02) and a_city == pytest.approx(4.0, rel=0.02)
+    assert z["area_zona_km2"] == pytest.approx(a_zone, rel=1e-4) and z["area_ciudad_km2"] == pytest.approx(a_city, rel=1e-4)
+    assert z["densidad_zona_km2"] == pytest.approx(10 / a_zone, rel=1e-4) and z["densidad_ciudad_km2"] == pytest.approx(20 / a_city, rel=1e-4)
+    assert z["razon_densidad"] == pytest.approx(2.0, rel=1e-4)
     assert z["lq_zona"] == pytest.approx((10 / 50) / (20 / 200))
     with pytest.raises(DataError, match="zone polygon is empty"):
         zone_concentration(units, est, Point(0, 0).buffer(0), city, crs=CRS)

@@ -72,3 +72,16 @@ def test_region_polygon_names_missing_municipios():
     munis = gpd.GeoDataFrame({"CVEGEO": ["11020"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
     with pytest.raises(DataError, match="11037"):
         region_polygon(munis, ["11020", "11037"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(_lon, st.floats(MEXICO_BOUNDS[1], 32.0), st.floats(0.01, 0.5))
+def test_areas_are_ground_areas(lon, lat, size):
+    import pyproj
+
+    from atlas.geo import area_km2
+
+    box = shapely.box(lon, lat, lon + size, lat + size)
+    geodesic = abs(pyproj.Geod(ellps="GRS80").geometry_area_perimeter(box)[0]) / 1e6
+    assert area_km2(box) == pytest.approx(geodesic, rel=1e-4)
+    assert area_km2(gpd.GeoSeries([box], crs=4326)).iloc[0] == pytest.approx(geodesic, rel=1e-4)

@@ -16,7 +16,7 @@ from atlas.build import Atlas
 from atlas.clusters import HOTSPOT_CLASSES, cluster_polygons, dbscan_labels, getis_ord_hotspots, hdbscan_labels, zone_concentration
 from atlas.density import kde_contours, kde_grid
 from atlas.density_report import UNITS_LAYER, select_units
-from atlas.geo import municipalities_from_gpkg
+from atlas.geo import area_km2, municipalities_from_gpkg
 from atlas.hexagons import cells_polygon, footprint_cells, hex_cells, hex_counts
 from atlas.layers import ALL_LAYER
 from atlas.maps.base import ATTRIBUTION, localise_assets
@@ -282,7 +282,7 @@ def _side_figures(vista: str, region_id: str, layer: str, clase: str, key: tuple
         st.metric("Máximo", f"{grid.max():,.1f} unidades/km²")
         st.caption(f"Ancho de banda {grid.bandwidth_m:,.0f} m ({'fijo' if grid.bandwidth_rule == 'fijo' else 'regla de ' + grid.bandwidth_rule.capitalize()}), "
                    f"celda {grid.cell_m:,.0f} m, {grid.n_points:,} unidades.")
-        st.dataframe(bands.assign(area_km2=bands.to_crs(atlas.region.crs_metric).area / 1e6)[["etiqueta", "area_km2"]]
+        st.dataframe(bands.assign(area_km2=area_km2(bands))[["etiqueta", "area_km2"]]
                      .rename(columns={"etiqueta": "Banda", "area_km2": "Área (km²)"}), hide_index=True, width="stretch")
     elif vista == "Hexágonos":
         hx = _hexes(region_id, layer, clase, key[0], atlas)

@@ -34,6 +34,7 @@ from .._errors import ConfigError
 from ..build import Atlas
 from ..figures import class_counts, plan_comparison
 from ..filters import Filters, filter_layers
+from ..geo import area_km2
 from ..layers import ALL_LAYER
 from ..maps.base import ATTRIBUTION
 
@@ -434,7 +435,7 @@ def density_view(atlas: Atlas, filters: Filters = Filters(), *, params=None) -> 
     hs_table = (hs["clase"].value_counts().rename_axis("Clase Gi*").rename("Hexágonos").reset_index()
                 if hs is not None else pd.DataFrame(columns=["Clase Gi*", "Hexágonos"]))
     band_table = pd.DataFrame({"Banda": bands["etiqueta"],
-                               "Área km²": bands.to_crs(crs).area.div(1e6).round(2)}) if len(bands) else pd.DataFrame()
+                               "Área km²": area_km2(bands).round(2)}) if len(bands) else pd.DataFrame()
     tables = [Table("Clústeres DBSCAN mayores", cl_table, f"Envolvente cóncava de cada clúster con {p.cluster_buffer_m:g} m de margen."),
               Table("Puntos calientes y fríos (Gi*, hexágonos H3)", hs_table,
                     "FDR de Benjamini–Hochberg por nivel de confianza; huella urbana = hexágonos con establecimientos.")]
