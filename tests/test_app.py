@@ -36,3 +36,20 @@ def test_filters_update_the_url(app):
     app.sidebar.text_input(key="mapa_q").set_value("aranda").run()
     assert app.query_params["q"] == "aranda"
     assert any("En el mapa con los filtros actuales: 0 " in c.value for c in app.caption)
+
+
+@pytest.mark.parametrize("params", [
+    {"vista": "sitios", "sit_k": "abc"},
+    {"vista": "sitios", "sit_k": "50"},
+    {"vista": "influencia", "inf_radio": "nan", "inf_min": "0,60"},
+    {"vista": "influencia", "inf_radio": "5"},
+    {"vista": "densidad", "d_bw": "-5", "d_h3": "99"},
+    {"vista": "nada", "region": "atlantis", "capas": "<script>", "sector": "otro"},
+])
+def test_stale_or_edited_links_never_crash_a_view(params):
+    at = AppTest.from_file(APP, default_timeout=300)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]

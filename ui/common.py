@@ -11,7 +11,7 @@ from atlas import load_region
 from atlas.build import Atlas, load_atlas
 from atlas.settings import Region
 
-__all__ = ["show_map", "get_region", "get_atlas", "qp_get", "qp_list", "qp_set", "data_limits"]
+__all__ = ["qp_number", "show_map", "get_region", "get_atlas", "qp_get", "qp_list", "qp_set", "data_limits"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -27,6 +27,21 @@ def get_atlas(region_id: str) -> Atlas:
 
 def qp_get(name: str, default: str = "") -> str:
     return st.query_params.get(name, default)
+
+
+def qp_number(name: str, default: float, lo: float, hi: float, *, cast=float):
+    """A number from the URL clamped to a widget's range; the default when missing or unreadable.
+
+    A shared link may be stale or edited by hand (``?sit_k=abc``, ``?inf_radio=5``): it must never crash
+    a view.
+    """
+    try:
+        value = cast(float(qp_get(name, str(default))))
+    except (TypeError, ValueError, OverflowError):
+        value = cast(default)
+    if value != value:  # NaN
+        value = cast(default)
+    return min(cast(hi), max(cast(lo), value))
 
 
 def qp_list(name: str) -> list[str]:

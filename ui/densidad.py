@@ -24,7 +24,7 @@ from atlas.maps.densidad import LQ_BREAKS, add_clusters, add_contours, add_heat,
 from atlas.quotients import class_lq, hex_lq, national_lq, rates_per_100k
 from atlas.settings import Region
 
-from .common import qp_get, qp_set, show_map
+from .common import qp_get, qp_number, qp_set, show_map
 
 __all__ = ["render"]
 
@@ -206,15 +206,6 @@ def _map(region_id: str, vista: str, key: tuple, _atlas: Atlas) -> folium.Map:
 # ------------------------------------------------------------------------------------------------
 
 
-def _int_qp(name: str, default: int, lo: int, hi: int) -> int:
-    """An integer from the URL, clamped to the slider's range (a shared link may be stale)."""
-    try:
-        value = int(qp_get(name, str(default)))
-    except ValueError:
-        value = default
-    return min(hi, max(lo, value))
-
-
 def _layer_picker(atlas: Atlas) -> tuple[str, str]:
     specs = {s.id: s.etiqueta for s in atlas.specs.values() if s.is_points}
     options = [UNITS_LAYER, *specs]
@@ -243,7 +234,7 @@ def _controls(vista: str, region: Region) -> tuple:
         if vista == "Densidad kernel":
             regla = st.radio("Ancho de banda", ["fijo", "scott", "silverman"], horizontal=True, key="densidad_regla",
                              format_func={"fijo": "Fijo (m)", "scott": "Regla de Scott", "silverman": "Regla de Silverman"}.get)
-            bw = st.slider("Ancho de banda (m)", 100, 3000, _int_qp("d_bw", int(p.bandwidth_m), 100, 3000), step=50, key="densidad_bw",
+            bw = st.slider("Ancho de banda (m)", 100, 3000, qp_number("d_bw", int(p.bandwidth_m), 100, 3000, cast=int), step=50, key="densidad_bw",
                            disabled=regla != "fijo", help="Desviación estándar del núcleo gaussiano, en metros.")
             cell = st.select_slider("Celda de la rejilla (m)", [25, 50, 100, 200, 400], value=int(p.cell_m) if int(p.cell_m) in (25, 50, 100, 200, 400) else 100,
                                     key="densidad_celda", help="Más fina = contornos más suaves; el valor por km² no cambia.")
@@ -253,21 +244,21 @@ def _controls(vista: str, region: Region) -> tuple:
             qp_set(d_bw=bw)
             return (float(bw) if regla == "fijo" else regla, float(cell), heat, contours)
         if vista == "Hexágonos":
-            res = st.slider("Resolución H3", 7, 10, _int_qp("d_h3", p.h3_resolution, 7, 10), key="densidad_h3",
+            res = st.slider("Resolución H3", 7, 10, qp_number("d_h3", p.h3_resolution, 7, 10, cast=int), key="densidad_h3",
                             help="7 ≈ 5.2 km², 8 ≈ 0.74 km², 9 ≈ 0.11 km², 10 ≈ 0.015 km² por hexágono.")
             var = st.radio("Variable", list(HEX_VARIABLES), horizontal=True, format_func=HEX_VARIABLES.get, key="densidad_hexvar")
             qp_set(d_h3=res)
             return (res, var)
         if vista == "Clústeres":
             method = st.radio("Método", ["DBSCAN", "HDBSCAN"], horizontal=True, key="densidad_metodo")
-            eps = st.slider("eps: radio de vecindad (m)", 50, 1000, _int_qp("d_eps", int(p.dbscan_eps_m), 50, 1000), step=25, key="densidad_eps",
+            eps = st.slider("eps: radio de vecindad (m)", 50, 1000, qp_number("d_eps", int(p.dbscan_eps_m), 50, 1000, cast=int), step=25, key="densidad_eps",
                             disabled=method != "DBSCAN")
             mn = st.slider("Mínimo de unidades para un núcleo", 3, 60, p.dbscan_min_points, key="densidad_minpts", disabled=method != "DBSCAN")
             size = st.slider("Tamaño mínimo de clúster (HDBSCAN)", 5, 150, p.hdbscan_min_cluster_size, key="densidad_hdb",
                              disabled=method != "HDBSCAN")
             qp_set(d_eps=eps)
             return (method, float(eps), int(mn), int(size))
-        res = st.slider("Resolución H3", 7, 10, _int_qp("d_h3", p.h3_resolution, 7, 10), key="densidad_gi_h3")
+        res = st.slider("Resolución H3", 7, 10, qp_number("d_h3", p.h3_resolution, 7, 10, cast=int), key="densidad_gi_h3")
         perms = st.radio("Permutaciones", [p.hotspot_permutations, 9999] if p.hotspot_permutations != 9999 else [9999],
                          horizontal=True, key="densidad_perm", format_func=lambda n: f"{n:,}")
         ring = st.radio("Vecindad", [1, 2], horizontal=True, key="densidad_anillo",

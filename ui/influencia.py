@@ -17,7 +17,7 @@ from atlas.maps.influencia import influence_map
 from atlas.network import network_for_region
 from atlas.settings import Region
 
-from .common import get_region, qp_get, qp_set, show_map
+from .common import get_region, qp_get, qp_number, qp_set, show_map
 
 __all__ = ["render"]
 
@@ -98,7 +98,7 @@ def _controls(region: Region) -> tuple[str, tuple[int, ...], float]:
                          "latitud primero, p. ej. 21.1221,-101.6823.")
                 st.stop()
     with col2:
-        wanted = [int(v) for v in qp_get("inf_min", "").split(",") if v.isdigit()] or list(c.minutes)
+        wanted = [int(v) for v in qp_get("inf_min", "").split(",") if v.isdigit() and 0 < int(v) <= 1440] or list(c.minutes)
         choices = sorted(set(MINUTE_CHOICES) | set(wanted))
         minutes = st.multiselect("Bandas (minutos por carretera)", choices, default=wanted, key="influencia_minutos",
                                  help="Sin límite: la red permite bandas de 180 minutos y más.")
@@ -106,10 +106,7 @@ def _controls(region: Region) -> tuple[str, tuple[int, ...], float]:
             st.warning("Elija al menos una banda de minutos.")
             st.stop()
     with col3:
-        try:
-            radius0 = float(qp_get("inf_radio", str(c.radius_km)))
-        except ValueError:
-            radius0 = c.radius_km
+        radius0 = qp_number("inf_radio", c.radius_km, 10.0, 1000.0)
         radius = st.number_input("Radio en línea recta (km)", min_value=10.0, max_value=1000.0, value=radius0, step=10.0,
                                  key="influencia_radio")
     minutes = tuple(sorted(int(m) for m in minutes))

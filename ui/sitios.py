@@ -32,7 +32,7 @@ from atlas.siting import (
 from atlas.uploads import candidates_from_upload
 from atlas.whatif import Scenario, WhatIf, compare_scenarios, scenarios_from_json, scenarios_to_json
 
-from .common import get_region, qp_get, qp_set, show_map
+from .common import get_region, qp_number, qp_set, show_map
 
 __all__ = ["render"]
 
@@ -188,7 +188,7 @@ def render(region: Region, atlas: Atlas) -> None:
     s = region.sites
     c1, c2, c3 = st.columns([1, 1, 1.4])
     with c1:
-        k = st.number_input("Hospitales nuevos (k)", 1, 10, int(qp_get("sit_k", str(s.k)) or s.k), key="sitios_k")
+        k = st.number_input("Hospitales nuevos (k)", 1, 10, qp_number("sit_k", s.k, 1, 10, cast=int), key="sitios_k")
     with c2:
         service_km = st.slider("Estándar de servicio (km en línea recta)", 1.0, 15.0, float(s.service_km), 0.5,
                                key="sitios_servicio")
