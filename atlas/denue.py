@@ -312,13 +312,16 @@ def validate_establishments(
         acc.loc[missing_id, "id"] = _stable_id(raw.loc[acc.index[missing_id.to_numpy()]]).to_numpy()
     geom = gpd.points_from_xy(lon[ok], lat[ok])
     acc = gpd.GeoDataFrame(acc, geometry=geom, crs=4326)
-    # municipio from the polygons (authoritative for points), declared one when the point sits in a gap
+    # The municipio a row declares (INEGI assigns it on full-resolution boundaries) wins; the simplified
+    # polygons only fill in rows that declare none. Rows declaring another municipio never get here.
     mun = municipios[["CVEGEO", "NOMGEO", "geometry"]]
     joined = gpd.sjoin(acc[["geometry"]], mun, how="left", predicate="within")
     joined = joined[~joined.index.duplicated(keep="first")]
     declared = acc["cve_ent"].str.zfill(2) + acc["cve_mun"].str.zfill(3)
-    acc["cvegeo"] = joined["CVEGEO"].fillna(declared.where(declared.str.fullmatch(r"\d{5}"), ""))
-    acc["municipio"] = joined["NOMGEO"].fillna(acc.get("municipio", pd.Series("", index=acc.index)))
+    known = declared.isin(set(mun["CVEGEO"])) & (acc["cve_mun"] != "")
+    acc["cvegeo"] = declared.where(known, joined["CVEGEO"]).fillna("")
+    names = dict(zip(mun["CVEGEO"], mun["NOMGEO"]))
+    acc["municipio"] = acc["cvegeo"].map(names).fillna(acc.get("municipio", pd.Series("", index=acc.index)))
 
     quarantine = df.loc[~ok].copy()
     quarantine.insert(0, "motivo", reason[~ok])

@@ -170,3 +170,14 @@ def test_inegi_title_marker_is_dropped_from_class_names(tmp_path, toy_municipios
     acc = _validate(read_denue(_write(tmp_path, text)), toy_municipios).accepted
     assert acc["nombre_act"].tolist() == ["Hospitales generales", "Comercio al por menor de ropa de bebé"]
     assert acc["clase"].tolist() == ["62211", ""]
+
+
+def test_declared_municipio_wins_over_simplified_polygons(tmp_path, toy_municipios):
+    # 50 m across the (simplified) boundary into the neighbour, but declared in León: León's unit
+    text = HEADER + "1,A,621111,x,11,020,0001,21.10,-101.6495\n"
+    acc = _validate(read_denue(_write(tmp_path, text)), toy_municipios).accepted
+    assert acc[["cvegeo", "municipio"]].values.tolist() == [["11020", "León"]]
+    # without a declared municipio, the polygons decide
+    text2 = "nom_estab,codigo_act,latitud,longitud\nB,621111,21.10,-101.70\n"
+    acc2 = _validate(read_denue(_write(tmp_path, text2, name="b.csv")), toy_municipios).accepted
+    assert acc2[["cvegeo", "municipio"]].values.tolist() == [["11020", "León"]]
