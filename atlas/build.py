@@ -51,11 +51,6 @@ class Atlas:
     summary: dict
     specs: dict[str, LayerSpec] = field(default_factory=dict)
 
-    @property
-    def health_units(self) -> gpd.GeoDataFrame:
-        """Hospitals and auxiliary units together."""
-        return pd.concat([self.layers["hospitales"], self.layers["unidades_auxiliares"]], ignore_index=True)
-
 
 def fingerprint(region: Region, denue_paths) -> dict:
     """What a build depends on: input files (size, mtime), config and layer files, build code."""
