@@ -21,6 +21,8 @@ import pyogrio
 
 from ._errors import AtlasError, ConfigError, DataError
 from .demand import Demand, demand_from_agebs, demand_from_localities
+from .catchment import access_points, reach_from_origins, times_to_points
+from .network import network_for_region
 from .geo import conapo_ageb, localities_from_iter, municipalities_from_gpkg, region_polygon, to_metric
 from .location import (
     MCLPResult,
@@ -73,9 +75,9 @@ PARTIAL_PROXY_NOTE = (
 )
 
 
-def region_localities(region) -> gpd.GeoDataFrame:
-    """The census localities (ITER 2020) of the region's municipios."""
-    loc = localities_from_iter(region.path(region.files.localidades))
+def region_localities(region, localities_all: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The census localities (ITER 2020) of the region's municipios, from ``localities_all`` when given."""
+    loc = localities_all if localities_all is not None else localities_from_iter(region.path(region.files.localidades))
     return loc[loc["CVEGEO_MUN"].isin(set(region.municipios))].reset_index(drop=True)
 
 
@@ -182,11 +184,6 @@ def regional_reach(region, candidates: gpd.GeoDataFrame, *, localities_all: gpd.
     not separate points a few kilometres apart). ``(None, reason)`` when the road network or the
     catchment module is missing.
     """
-    try:
-        from .catchment import access_points, reach_from_origins, times_to_points
-        from .network import network_for_region
-    except ImportError as exc:
-        return None, f"modelo de captación no disponible ({exc.name})"
     c = region.catchment
     try:
         net = network if network is not None else network_for_region(region)
@@ -421,7 +418,11 @@ def siting_for_region(
     candidates = gpd.GeoDataFrame(candidates.reset_index(drop=True), geometry="geometry", crs=4326)
     if candidates.empty:
         raise DataError("There are no candidate sites to screen.")
-    loc = localities if localities is not None else (None if demand is not None else region_localities(region))
+    # the ITER table (189,432 rows) is read once and shared by the demand and the regional reach
+    all_loc = None
+    if (localities is None and demand is None) or with_reach:
+        all_loc = localities_from_iter(region.path(region.files.localidades))
+    loc = localities if localities is not None else (None if demand is not None else region_localities(region, all_loc))
     demand = demand or demand_for_region(region, atlas, localities=loc)
     if demand.kind == "proxy" and region.cobertura_parcial:
         notes.append(PARTIAL_PROXY_NOTE)
@@ -435,7 +436,7 @@ def siting_for_region(
         reasons["cluster"] = "desactivado"
     reach = None
     if with_reach:
-        reach, why = regional_reach(region, candidates)
+        reach, why = regional_reach(region, candidates, localities_all=all_loc)
         if reach is None:
             for t in region.catchment.minutes:
                 reasons[f"alcance_{t}"] = why

@@ -8,10 +8,11 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from atlas import load_region
+from atlas.geo import localities_from_iter
 from atlas.build import Atlas, load_atlas
 from atlas.settings import Region
 
-__all__ = ["qp_number", "show_map", "get_region", "get_atlas", "qp_get", "qp_list", "qp_set", "data_limits"]
+__all__ = ["census_localities", "qp_number", "show_map", "get_region", "get_atlas", "qp_get", "qp_list", "qp_set", "data_limits"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,6 +24,13 @@ def get_region(region_id: str) -> Region:
 @st.cache_resource(show_spinner="Construyendo las capas del atlas…")
 def get_atlas(region_id: str) -> Atlas:
     return load_atlas(get_region(region_id))
+
+
+# The 189,432 census localities (~1.4 s to read) are shared read-only by the catchment and sites views.
+@st.cache_resource(show_spinner="Cargando las localidades del censo 2020…")
+def census_localities(region_id: str):
+    region = get_region(region_id)
+    return localities_from_iter(region.path(region.files.localidades))
 
 
 def qp_get(name: str, default: str = "") -> str:

@@ -11,13 +11,13 @@ import streamlit as st
 from atlas._errors import AtlasError
 from atlas.build import Atlas
 from atlas.catchment import CatchmentResult, access_points, calibration_table, catchment_for_region, origins_for_region, parse_latlon
-from atlas.geo import conapo_municipal, localities_from_iter
+from atlas.geo import conapo_municipal
 from atlas.maps.base import ATTRIBUTION, localise_assets
 from atlas.maps.influencia import influence_map
 from atlas.network import network_for_region
 from atlas.settings import Region
 
-from .common import get_region, qp_get, qp_number, qp_set, show_map
+from .common import census_localities, get_region, qp_get, qp_number, qp_set, show_map
 
 __all__ = ["render"]
 
@@ -38,10 +38,10 @@ def _network(region_id: str):
     return network_for_region(get_region(region_id))
 
 
-@st.cache_resource(show_spinner="Cargando las localidades del censo 2020…")
+@st.cache_resource(show_spinner="Preparando el acceso de las localidades a la red…")
 def _localities(region_id: str):
     region = get_region(region_id)
-    loc = localities_from_iter(region.path(region.files.localidades))
+    loc = census_localities(region_id)
     net = _network(region_id)
     acc = access_points(net, loc.geometry.x.to_numpy(), loc.geometry.y.to_numpy(), k=region.catchment.access_nodes)
     return loc, acc

@@ -27,12 +27,13 @@ from atlas.siting import (
     criteria_for_sites,
     demand_for_region,
     optimise_sites,
+    region_localities,
     regional_reach,
 )
 from atlas.uploads import candidates_from_upload
 from atlas.whatif import Scenario, WhatIf, compare_scenarios, scenarios_from_json, scenarios_to_json
 
-from .common import get_region, qp_number, qp_set, show_map
+from .common import census_localities, get_region, qp_number, qp_set, show_map
 
 __all__ = ["render"]
 
@@ -51,9 +52,10 @@ def _base(region_id: str, _atlas: Atlas) -> dict:
     region = get_region(region_id)
     area, label = candidate_area(region, _atlas)
     cands = candidates_from_h3(area, region.sites.h3_resolution)
-    demand = demand_for_region(region, _atlas)
+    all_loc = census_localities(region_id)
+    demand = demand_for_region(region, _atlas, localities=region_localities(region, all_loc))
     areas, why_cluster = cluster_areas(region, _atlas)
-    reach, why_reach = regional_reach(region, cands)
+    reach, why_reach = regional_reach(region, cands, localities_all=all_loc)
     munis = municipalities_from_gpkg(region.path(region.files.municipios))
     return {"cands": cands, "demand": demand, "areas": areas, "reach": reach, "label": label,
             "why_cluster": why_cluster, "why_reach": why_reach,
@@ -65,7 +67,7 @@ def _extra_reach(region_id: str, extra: tuple) -> pd.DataFrame | None:
     if not extra:
         return None
     cands = _extra_frame(extra)
-    reach, _ = regional_reach(get_region(region_id), cands)
+    reach, _ = regional_reach(get_region(region_id), cands, localities_all=census_localities(region_id))
     return reach
 
 
