@@ -77,10 +77,16 @@ def browser():
         b.close()
 
 
-def test_map_markers_legend_and_layer_toggle(app_url, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    errors = []
+def _page(browser, height: int = 1000):
+    """A fresh page and the list its JavaScript errors are collected into."""
+    page = browser.new_page(viewport={"width": 1500, "height": height})
+    errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
+def test_map_markers_legend_and_layer_toggle(app_url, browser, tmp_path):
+    page, errors = _page(browser)
     page.goto(app_url + "/?region=leon", timeout=120_000)
     page.get_by_text("Atlas de servicios de salud · León, Guanajuato").wait_for(timeout=120_000)
     frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
@@ -135,9 +141,7 @@ def _map_frame(page, selector: str, text: str = "", timeout_s: float = 120.0):
 
 
 def test_region_switch_recentres_the_map_and_updates_the_url(app_url, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = _page(browser)
     # León's map now comes from the app's cache (the test above built it): it must still run cleanly
     page.goto(app_url + "/?region=leon", timeout=120_000)
     page.get_by_text("Atlas de servicios de salud · León, Guanajuato").wait_for(timeout=120_000)
@@ -172,9 +176,7 @@ def test_region_switch_recentres_the_map_and_updates_the_url(app_url, browser, t
 def test_analysis_views_render_again_from_cache(app_url, browser, first, second, title):
     """Each analysis view's map, shown, left and shown again (now from the cache), runs without page
     errors and with one legend: st_folium must never receive a cached map it renamed before."""
-    page = browser.new_page(viewport={"width": 1500, "height": 1000})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = _page(browser)
     for view in (first, second, first):
         page.goto(f"{app_url}/?region=leon&vista={view}", timeout=120_000)
         if view == first:
@@ -186,9 +188,7 @@ def test_analysis_views_render_again_from_cache(app_url, browser, first, second,
 
 def test_click_on_the_sites_map_adds_a_hypothetical_hospital(app_url, browser):
     """The investment office's what-if: a click on the map drops a hospital and the figures follow."""
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, errors = _page(browser, height=1100)
     page.goto(f"{app_url}/?region=leon&vista=sitios", timeout=120_000)
     page.get_by_text("0 hipotéticos · 0 retirados").wait_for(timeout=240_000)
     frame, _ = _map_frame(page, ".map-legend", "Sitios para nuevos hospitales", timeout_s=240)
